@@ -1,0 +1,72 @@
+"""The lexical side on disk: a ``bm25s`` index over the Persian tokenizer, keyed by passage id.
+
+bm25s numbers documents 0..N-1; ``pids.npy`` maps those positions to passage ids.
+BM25 statistics are global, so an update rebuilds this part from the passage store
+(seconds for 100k passages); the dense side is what updates incrementally.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import bm25s
+import numpy as np
+
+from .normalize import PersianTokenizer
+
+
+class BM25Side:
+    """A bm25s model plus the passage id of each of its rows."""
+
+    def __init__(self, model: bm25s.BM25 | None, pids: np.ndarray, tokenizer: PersianTokenizer):
+        self.model = model
+        self.pids = np.asarray(pids, np.int64)
+        self.tokenizer = tokenizer
+
+    @classmethod
+    def build(cls, items: Iterable[tuple[int, str]], tokenizer: PersianTokenizer, k1: float = 1.2,
+              b: float = 0.75, progress: bool = False) -> "BM25Side":
+        pids, corpus = [], []
+        for pid, text in items:
+            pids.append(pid)
+            corpus.append(tokenizer(text) or [""])
+        model = None
+        if corpus:
+            model = bm25s.BM25(k1=k1, b=b)
+            logging.getLogger("bm25s").setLevel(logging.WARNING)
+            model.index(corpus, show_progress=progress)
+        return cls(model, np.array(pids, np.int64), tokenizer)
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(folder / "pids.npy", self.pids, allow_pickle=False)
+        (folder / "tokenizer.json").write_text(json.dumps(self.tokenizer.to_dict()), "utf-8")
+        if self.model is not None:
+            self.model.save(str(folder), allow_pickle=False)
+
+    @classmethod
+    def load(cls, folder: Path, mmap: bool = False) -> "BM25Side":
+        pids = np.load(folder / "pids.npy", allow_pickle=False)
+        tokenizer = PersianTokenizer.from_dict(json.loads((folder / "tokenizer.json").read_text("utf-8")))
+        model = bm25s.BM25.load(str(folder), mmap=mmap, allow_pickle=False) if len(pids) else None
+        return cls(model, pids, tokenizer)
+
+    def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, pids) for one query; only passages sharing a term are returned."""
+        if self.model is None:
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        tokens = [t for t in self.tokenizer(query) if t in self.model.vocab_dict]
+        if not tokens:
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        scores = self.model.get_scores(tokens)
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        top = top[scores[top] > 0]
+        return scores[top].astype(np.float32), self.pids[top]
+
+    def search_many(self, queries: Sequence[str], k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [self.search(q, k) for q in queries]

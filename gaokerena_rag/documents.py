@@ -1,0 +1,71 @@
+"""`Document` and `Passage`: what the knowledge layer stores, with stable ids and content hashes.
+
+A document's id is the one its source gives, else one derived from its content
+hash, so the same text always gets the same id. The content hash covers every
+field that reaches the index (title, text, source, url, metadata): incremental
+updates re-embed a document exactly when its hash changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source document: a consultation, an article, a page."""
+
+    text: str
+    id: str = ""
+    title: str = ""
+    source: str = ""
+    url: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.text, str) or not self.text.strip():
+            raise ValueError("Document.text must be a non-empty string")
+        if not self.id:
+            object.__setattr__(self, "id", "h" + self.content_hash[:16])
+
+    @property
+    def content_hash(self) -> str:
+        payload = json.dumps(
+            [self.title, self.text, self.source, self.url, self.metadata],
+            ensure_ascii=False,
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A chunk of a document, the unit that is embedded, indexed and cited.
+
+    ``pid`` is the integer id shared by the FAISS index, BM25 and the passage store.
+    """
+
+    pid: int
+    doc_id: str
+    chunk: int
+    text: str
+    title: str = ""
+    source: str = ""
+    url: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passage_id(self) -> str:
+        return f"{self.doc_id}#{self.chunk}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["passage_id"] = self.passage_id
+        return data

@@ -1,0 +1,170 @@
+"""Persian text normalization for matching, and the word tokenizer BM25 uses.
+
+Only *matching* uses these forms: stored passages keep the text as written.
+
+``normalize`` maps the spelling variants of informal, user-typed Persian onto one
+form: Arabic yeh/kaf to Persian, Arabic presentation forms (NFKC), tatweel and
+diacritics removed, Persian/Arabic-Indic digits to Latin, zero-width characters
+and whitespace made consistent, Latin lower-cased. It never raises and is
+idempotent (``normalize(normalize(s)) == normalize(s)``).
+
+``PersianTokenizer`` splits normalized text into words, drops the project's
+stopwords and (optionally) strips light inflectional suffixes (ها / های / ترین …).
+Its ``version`` string goes into every index manifest, so an index is never
+queried with a tokenizer it was not built with.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+NORMALIZER_VERSION = "fa-norm-1"
+
+ZWNJ = "\u200c"
+
+_CHAR_MAP = {
+    # Arabic letters that Persian writes differently
+    "\u064a": "\u06cc",  # ي arabic yeh -> ی
+    "\u0649": "\u06cc",  # ى alef maksura -> ی
+    "\u0626": "\u06cc",  # ئ yeh with hamza -> ی
+    "\u0643": "\u06a9",  # ك arabic kaf -> ک
+    "\u0629": "\u0647",  # ة teh marbuta -> ه
+    "\u06c0": "\u0647",  # ۀ heh with yeh above -> ه
+    "\u06d5": "\u0647",  # ە ae -> ه
+    "\u0623": "\u0627",  # أ -> ا
+    "\u0625": "\u0627",  # إ -> ا
+    "\u0671": "\u0627",  # ٱ -> ا
+    "\u0622": "\u0627",  # آ -> ا (typed either way in informal text)
+    "\u0624": "\u0648",  # ؤ -> و
+    "\u0640": "",  # tatweel
+    "\u200d": "",  # zero-width joiner
+    "\u200b": ZWNJ,  # zero-width space
+    "\u200e": "",  # LRM
+    "\u200f": "",  # RLM
+    "\u00ad": "",  # soft hyphen
+    "\ufeff": "",  # BOM / zero-width no-break space
+}
+# Arabic diacritics (harakat, tanwin, shadda, sukun, superscript alef ...)
+_CHAR_MAP.update({chr(c): "" for c in range(0x064B, 0x0660)})
+_CHAR_MAP["\u0670"] = ""
+# Persian and Arabic-Indic digits -> Latin
+_CHAR_MAP.update({chr(0x06F0 + i): str(i) for i in range(10)})
+_CHAR_MAP.update({chr(0x0660 + i): str(i) for i in range(10)})
+_TRANSLATE = str.maketrans(_CHAR_MAP)
+
+_WS = re.compile(r"\s+")
+# ZWNJ runs collapse to one; a ZWNJ next to a space, at an edge or between
+# non-letters carries no meaning and is removed.
+_ZWNJ_RUN = re.compile(ZWNJ + "{2,}")
+_ZWNJ_EDGE = re.compile(rf"(?:(?<=\s){ZWNJ}|{ZWNJ}(?=\s)|^{ZWNJ}|{ZWNJ}$)")
+_ZWNJ_NONLETTER = re.compile(rf"(?:(?<=[^\w]){ZWNJ}|{ZWNJ}(?=[^\w]))")
+
+
+def _normalize_once(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
+    # anything NFKC-decomposable that the translation produced is already plain
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Zs", "Zl", "Zp") else ch for ch in text)
+    # drop combining marks left by NFKC on letters (kept: none matter for matching)
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
+    text = _WS.sub(" ", text).strip()
+    text = _ZWNJ_RUN.sub(ZWNJ, text)
+    text = _ZWNJ_NONLETTER.sub("", text)
+    text = _ZWNJ_EDGE.sub("", text)
+    return _WS.sub(" ", text).strip()
+
+
+def normalize(text: object) -> str:
+    """Normalize Persian text for matching. Never raises; non-strings become ``""``."""
+    if not isinstance(text, str):
+        return ""
+    # the character rules interact (NFKC after lower-casing, removed marks joining
+    # neighbours): iterate to the fixpoint, which two passes reach in practice.
+    previous = text
+    for _ in range(5):
+        current = _normalize_once(previous)
+        if current == previous:
+            return current
+        previous = current
+    return previous
+
+
+@lru_cache(maxsize=1)
+def _default_stopwords() -> frozenset[str]:
+    raw = resources.files("gaokerena_rag").joinpath("data/stopwords_fa.txt").read_text("utf-8")
+    words = set()
+    for line in raw.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            words.update(normalize(line).replace(ZWNJ, " ").split())
+    return frozenset(words)
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+# longest first; a suffix is stripped only when a stem of >= 3 letters remains
+_STRIPPABLE_SUFFIXES = {
+    "light": ("هایی", "های", "ها", "ترین"),
+    "none": (),
+}
+
+
+@dataclass(frozen=True)
+class PersianTokenizer:
+    """Word tokenizer for BM25 over normalized Persian.
+
+    ``zwnj``: ``"split"`` treats the zero-width non-joiner as a word boundary
+    (``کتاب‌ها`` -> ``کتاب ها``), ``"join"`` removes it (``کتابها``).
+    ``affixes``: ``"light"`` strips plural/superlative suffixes, ``"none"`` keeps words whole.
+    """
+
+    stopwords: bool = True
+    affixes: str = "light"
+    zwnj: str = "split"
+    min_len: int = 1
+
+    def __post_init__(self) -> None:
+        if self.affixes not in _STRIPPABLE_SUFFIXES:
+            raise ValueError(f"affixes must be one of {sorted(_STRIPPABLE_SUFFIXES)}, got {self.affixes!r}")
+        if self.zwnj not in ("split", "join"):
+            raise ValueError(f"zwnj must be 'split' or 'join', got {self.zwnj!r}")
+
+    @property
+    def version(self) -> str:
+        return f"{NORMALIZER_VERSION}/tok-1/sw={int(self.stopwords)}/aff={self.affixes}/zwnj={self.zwnj}/min={self.min_len}"
+
+    def __call__(self, text: object) -> list[str]:
+        return self.tokenize(text)
+
+    def tokenize(self, text: object) -> list[str]:
+        norm = normalize(text)
+        if self.zwnj == "join":
+            norm = norm.replace(ZWNJ, "")
+        stop = _default_stopwords() if self.stopwords else frozenset()
+        suffixes = _STRIPPABLE_SUFFIXES[self.affixes]
+        out = []
+        for word in _WORD.findall(norm):
+            if word in stop:
+                continue
+            for suf in suffixes:
+                if word.endswith(suf) and len(word) - len(suf) >= 3:
+                    word = word[: -len(suf)]
+                    break
+            if len(word) >= self.min_len and word not in stop:
+                out.append(word)
+        return out
+
+    def to_dict(self) -> dict:
+        return {"stopwords": self.stopwords, "affixes": self.affixes, "zwnj": self.zwnj, "min_len": self.min_len}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "PersianTokenizer":
+        return cls(**data)
+
+
+def stopwords() -> frozenset[str]:
+    """The project's Persian stopword list, normalized."""
+    return _default_stopwords()

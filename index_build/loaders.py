@@ -1,0 +1,242 @@
+"""Corpus loaders: JSONL, CSV/TSV, Parquet, XLSX, text folders, `datasets` folders and hub ids.
+
+Every loader yields ``(row, record)`` pairs, ``row`` being what a user sees in the
+file (JSONL line, CSV/XLSX sheet row with the header as row 1, record number for
+Parquet and datasets). ``records_to_documents`` maps fields onto ``Document`` and
+reports bad rows through an ``ErrorPolicy``. Text files may carry a UTF-8 BOM.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from gaokerena_rag.documents import Document
+
+from .errors import CorpusError, ErrorPolicy
+
+TEXT_SUFFIXES = (".txt", ".md")
+Record = dict[str, Any]
+
+_CANDIDATES = {
+    "id": ("id", "doc_id", "_id", "docid", "شناسه"),
+    "title": ("title", "عنوان", "heading"),
+    "text": ("text", "content", "body", "passage", "متن"),
+    "source": ("source", "منبع"),
+    "url": ("url", "link", "href", "پیوند"),
+    "question": ("question", "پرسش", "سوال", "سؤال"),
+    "answer": ("answer", "پاسخ", "جواب"),
+}
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """Which column holds what; ``None`` means detect it from the usual names."""
+
+    id: str | None = None
+    title: str | None = None
+    text: str | None = None
+    source: str | None = None
+    url: str | None = None
+    question: str | None = None
+    answer: str | None = None
+    default_source: str = ""
+
+    def resolve(self, columns: Iterable[str], file: str) -> dict[str, str | None]:
+        cols = list(columns)
+        lower = {c.strip().lower(): c for c in cols if isinstance(c, str)}
+        out: dict[str, str | None] = {}
+        for name, candidates in _CANDIDATES.items():
+            given = getattr(self, name)
+            if given is not None:
+                if given not in cols:
+                    raise CorpusError(file, None, given, f"column not found; columns are {cols}")
+                out[name] = given
+            else:
+                out[name] = next((lower[c] for c in candidates if c in lower), None)
+        if out["text"] is None and not (out["question"] and out["answer"]):
+            raise CorpusError(file, None, self.text or "text",
+                              f"missing column: no text column (or question + answer columns) among {cols}")
+        return out
+
+
+def _read_jsonl(path: Path) -> Iterator[tuple[int, Record]]:
+    with open(path, encoding="utf-8-sig") as fh:
+        for line_no, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise CorpusError(str(path), line_no, None, f"broken JSON: {exc.msg}") from None
+            if not isinstance(record, dict):
+                raise CorpusError(str(path), line_no, None, "each line must be a JSON object")
+            yield line_no, record
+
+
+def _read_csv(path: Path, delimiter: str) -> Iterator[tuple[int, Record]]:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh, delimiter=delimiter)
+        try:
+            for record in reader:
+                if None in record:
+                    raise CorpusError(str(path), reader.line_num, None, "more cells than header columns")
+                yield reader.line_num, record
+        except csv.Error as exc:
+            raise CorpusError(str(path), reader.line_num, None, f"broken CSV: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise CorpusError(str(path), None, None, f"not UTF-8 text: {exc.reason}") from None
+
+
+def _read_xlsx(path: Path) -> Iterator[tuple[int, Record]]:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for broken files
+        raise CorpusError(str(path), None, None, f"cannot read workbook: {exc}") from None
+    try:
+        rows = book.worksheets[0].iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            return
+        names = [str(h) if h is not None else f"column{i + 1}" for i, h in enumerate(header)]
+        for row_no, row in enumerate(rows, start=2):
+            if all(c is None or (isinstance(c, str) and not c.strip()) for c in row):
+                continue  # sheets often claim a million empty rows
+            yield row_no, dict(zip(names, row))
+    finally:
+        book.close()
+
+
+def _read_parquet(path: Path) -> Iterator[tuple[int, Record]]:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.ParquetFile(path)
+    except Exception as exc:  # noqa: BLE001
+        raise CorpusError(str(path), None, None, f"cannot read Parquet: {exc}") from None
+    n = 0
+    for batch in table.iter_batches(batch_size=4096):
+        for record in batch.to_pylist():
+            n += 1
+            yield n, record
+
+
+def _read_text_folder(path: Path) -> Iterator[tuple[int, Record]]:
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
+    for n, file in enumerate(files, start=1):
+        try:
+            text = file.read_text("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise CorpusError(str(file), None, None, f"not UTF-8 text: {exc.reason}") from None
+        title = file.stem
+        for line in text.splitlines():
+            if line.startswith("#"):
+                title = line.lstrip("#").strip() or title
+                break
+        yield n, {"id": file.relative_to(path).as_posix(), "title": title, "text": text,
+                  "source": path.name, "__file__": str(file)}
+
+
+def _read_datasets(obj, split: str | None) -> Iterator[tuple[int, Record]]:
+    from datasets import DatasetDict
+
+    if isinstance(obj, DatasetDict):
+        if split:
+            obj = obj[split]
+        elif "train" in obj:
+            obj = obj["train"]
+        else:
+            raise ValueError(f"dataset has splits {list(obj)}: choose one with split=")
+    for n, record in enumerate(obj, start=1):
+        yield n, record
+
+
+def is_datasets_folder(path: Path) -> bool:
+    return path.is_dir() and any((path / f).exists() for f in ("dataset_dict.json", "dataset_info.json", "state.json"))
+
+
+def read_records(source: str | Path, split: str | None = None) -> Iterator[tuple[int, Record]]:
+    """Yield ``(row, record)`` from any supported input; ``hf:NAME`` goes through ``datasets.load_dataset``."""
+    text = str(source)
+    if text.startswith("hf:"):
+        from datasets import load_dataset
+
+        yield from _read_datasets(load_dataset(text[3:], split=split), None)
+        return
+    path = Path(source)
+    if not path.exists():
+        raise CorpusError(text, None, None, "no such file or folder (hub datasets are named hf:OWNER/NAME)")
+    if path.is_dir():
+        if is_datasets_folder(path):
+            from datasets import load_from_disk
+
+            yield from _read_datasets(load_from_disk(str(path)), split)
+        else:
+            yield from _read_text_folder(path)
+        return
+    suffix = path.suffix.lower()
+    readers = {".jsonl": _read_jsonl, ".ndjson": _read_jsonl, ".parquet": _read_parquet, ".xlsx": _read_xlsx,
+               ".csv": lambda p: _read_csv(p, ","), ".tsv": lambda p: _read_csv(p, "\t")}
+    if suffix not in readers:
+        raise CorpusError(text, None, None, f"unsupported file type {suffix!r}; expected one of {sorted(readers)}")
+    yield from readers[suffix](path)
+
+
+def _cell(record: Record, column: str | None, file: str, row: int, required: bool = False) -> str:
+    """A cell as text. Required (text) cells must be non-empty strings; optional ones may be numbers."""
+    if column is None:
+        return ""
+    value = record.get(column)
+    if value is None or (isinstance(value, float) and value != value):  # None or NaN
+        if required:
+            raise CorpusError(file, row, column, "empty text")
+        return ""
+    if isinstance(value, str):
+        if required and not value.strip():
+            raise CorpusError(file, row, column, "empty text")
+        return value.strip()
+    if not required and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise CorpusError(file, row, column, f"expected a string, got {type(value).__name__} {str(value)[:40]!r}")
+
+
+def qa_text(question: str, answer: str) -> str:
+    """One consultation: the patient's question, then the doctor's answer."""
+    return f"پرسش: {question}\n\nپاسخ: {answer}"
+
+
+def qa_title(question: str, words: int = 12) -> str:
+    parts = question.split()
+    return " ".join(parts[:words]) + (" …" if len(parts) > words else "")
+
+
+def records_to_documents(records: Iterable[tuple[int, Record]], file: str, fields: FieldMap,
+                         policy: ErrorPolicy) -> Iterator[tuple[str, int, Document]]:
+    """Map records to ``(file, row, document)``; bad rows go to ``policy`` (raise or skip)."""
+    columns: dict[str, str | None] | None = None
+    for row, record in records:
+        where = record.pop("__file__", file)
+        try:
+            if columns is None:
+                columns = fields.resolve(record.keys(), file)
+            if columns["question"] and columns["answer"] and not fields.text:
+                question = _cell(record, columns["question"], where, row, required=True)
+                answer = _cell(record, columns["answer"], where, row, required=True)
+                text, title = qa_text(question, answer), qa_title(question)
+                meta = {"kind": "consultation"}
+            else:
+                text = _cell(record, columns["text"], where, row, required=True)
+                title, meta = _cell(record, columns["title"], where, row), {}
+            doc_id = _cell(record, columns["id"], where, row)
+            source = _cell(record, columns["source"], where, row) or fields.default_source
+            url = _cell(record, columns["url"], where, row)
+            yield where, row, Document(text=text, id=doc_id, title=title, source=source, url=url, metadata=meta)
+        except CorpusError as err:
+            if err.row is None:  # a whole-file problem (missing column) cannot be skipped row by row
+                raise
+            policy.handle(err)
