@@ -79,7 +79,7 @@ def _read_jsonl(path: Path) -> Iterator[tuple[int, Record]]:
 
 def _read_csv(path: Path, delimiter: str) -> Iterator[tuple[int, Record]]:
     with open(path, encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh, delimiter=delimiter)
+        reader = csv.DictReader(fh, delimiter=delimiter, strict=True)
         try:
             for record in reader:
                 if None in record:

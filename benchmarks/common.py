@@ -1,0 +1,113 @@
+"""Shared benchmark helpers: retrieval metrics, process-tree RSS sampling, and writing BENCHMARKS.md sections."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import re
+import subprocess
+import threading
+import time
+from datetime import date
+from pathlib import Path
+from typing import Iterable, Sequence
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def metrics(ranked: Sequence[Sequence[str]], relevant: Sequence[set[str]], k: int = 10) -> dict[str, float]:
+    """Recall@1, Recall@k, MRR@k, nDCG@k (binary relevance, doc-level, first hit counts)."""
+    r1 = rk = mrr = ndcg = 0.0
+    for docs, rel in zip(ranked, relevant):
+        seen: list[str] = []
+        for d in docs:
+            if d not in seen:
+                seen.append(d)
+        top = seen[:k]
+        hits = [i for i, d in enumerate(top) if d in rel]
+        if hits:
+            rk += 1
+            mrr += 1 / (hits[0] + 1)
+            r1 += hits[0] == 0
+            dcg = sum(1 / math.log2(i + 2) for i in hits)
+            idcg = sum(1 / math.log2(i + 2) for i in range(min(len(rel), k)))
+            ndcg += dcg / idcg
+    n = max(len(ranked), 1)
+    return {"recall@1": r1 / n, f"recall@{k}": rk / n, f"mrr@{k}": mrr / n, f"ndcg@{k}": ndcg / n}
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    xs = sorted(values)
+    if not xs:
+        return float("nan")
+    i = min(len(xs) - 1, max(0, int(round(q / 100 * (len(xs) - 1)))))
+    return xs[i]
+
+
+def _tree_rss(pid: int) -> int:
+    total = 0
+    pids = [pid]
+    try:
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+        pids += [int(x) for x in out.split()]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+        except OSError:
+            pass
+    return total
+
+
+def run_measured(cmd: Sequence[str], env: dict | None = None) -> tuple[float, int, str]:
+    """Run a command; return (seconds, peak RSS of it and its children in bytes, output)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, **(env or {})})
+    peak = 0
+    out_lines: list[str] = []
+    reader = threading.Thread(target=lambda: out_lines.extend(proc.stdout), daemon=True)
+    reader.start()
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss(proc.pid))
+        time.sleep(0.2)
+    reader.join()
+    seconds = time.perf_counter() - t0
+    if proc.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{''.join(out_lines)[-3000:]}")
+    return seconds, peak, "".join(out_lines)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next((l.split(":", 1)[1].strip() for l in fh if l.startswith("model name")), cpu)
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, Python {platform.python_version()}, {date.today()}"
+
+
+def write_section(name: str, body: str, path: Path = ROOT / "BENCHMARKS.md") -> None:
+    """Replace (or append) the section between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->``."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    text = path.read_text("utf-8") if path.exists() else "# Benchmarks\n\nEvery section is written by its script in `benchmarks/`.\n"
+    block = f"{start}\n{body.rstrip()}\n{end}"
+    if start in text:
+        text = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _m: block, text, flags=re.S)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    path.write_text(text, "utf-8")
+
+
+def table(rows: Iterable[Sequence], header: Sequence[str]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        lines.append("| " + " | ".join(f"{c:.3f}" if isinstance(c, float) else str(c) for c in row) + " |")
+    return "\n".join(lines)

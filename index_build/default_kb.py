@@ -1,0 +1,62 @@
+"""The default knowledge base: MF3QA train consultations, built once into a cache folder.
+
+The main command uses it when no ``--index`` is given. The first run builds it
+from the MF3QA folder (``../shared/data/mf3qa`` or a path given; without a local
+folder, the hub dataset); later runs find it up to date by the inputs' size and
+modification time recorded in its manifest, and load it in seconds.
+
+What is embedded: each consultation (question, then answer) is one passage of up
+to 300 words, and the dense side embeds only its first ``embed_max_words`` words,
+which hold the patient's question (patients phrase alike, so question-to-question
+similarity is the strongest dense signal) and the start of the answer; BM25 indexes
+the full text. This keeps the first build within minutes on a 2-core laptop.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from gaokerena_rag.embedders import default_cache_dir
+from gaokerena_rag.index import IndexSettings, MANIFEST, read_manifest
+
+from .builder import BuildReport, build_index, fingerprint
+
+DEFAULT_DATA = "../shared/data/mf3qa"
+HUB_DATASET = "hf:gaokerena/MF3QA"
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    data: str = DEFAULT_DATA
+    path: Path | None = None
+    settings: IndexSettings = IndexSettings(chunk_words=300, chunk_overlap=40, embed_max_words=48)
+
+    @property
+    def index_path(self) -> Path:
+        return self.path or Path(os.environ.get("GAOKERENA_INDEX") or default_cache_dir() / "kb-mf3qa")
+
+    def source(self) -> tuple[str, str | None]:
+        """(input, preset): the local MF3QA folder if it exists, else the hub dataset."""
+        if Path(self.data).is_dir():
+            return self.data, "mf3qa"
+        return HUB_DATASET, "hf-mf3qa"
+
+    def is_current(self) -> bool:
+        if not (self.index_path / MANIFEST).exists():
+            return False
+        try:
+            manifest = read_manifest(self.index_path)
+        except Exception:  # noqa: BLE001 - an unreadable manifest means rebuild
+            return False
+        source, _preset = self.source()
+        return manifest.get("sources") == [fingerprint(source)]
+
+    def ensure(self, progress: bool = True) -> BuildReport | None:
+        """Build or refresh the index when needed; return the report, or None if it was current."""
+        if self.is_current():
+            return None
+        source, preset = self.source()
+        return build_index([source], self.index_path, self.settings, preset=preset, split="train",
+                           progress=progress)

