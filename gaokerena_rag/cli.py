@@ -46,8 +46,7 @@ def cmd_index_build(args) -> int:
 
 
 def cmd_index_update(args) -> int:
-    from gaokerena_rag.index import IndexSettings, read_manifest
-    from gaokerena_rag.normalize import PersianTokenizer
+    from gaokerena_rag.index import IndexSettings, lexical_from_manifest, read_manifest
     from index_build import build_index
 
     m = read_manifest(Path(args.index))
@@ -55,7 +54,7 @@ def cmd_index_update(args) -> int:
     settings = IndexSettings(embedder=m["embedder"]["spec"], dense_kind=m["dense"]["kind"],
                              chunk_words=c["chunk_words"], chunk_overlap=c["chunk_overlap"],
                              embed_max_words=c["embed_max_words"],
-                             tokenizer=PersianTokenizer.from_dict(m["normalizer"]["tokenizer"]))
+                             lexical=lexical_from_manifest(m))
     report = build_index(args.input, args.index, settings, _fields(args), preset=args.preset, split=args.split,
                          on_error=args.on_error, sync=args.sync, progress=not args.quiet, workers=args.workers)
     print(report.summary())
@@ -74,7 +73,7 @@ def cmd_index_info(args) -> int:
     print(f"passages:   {m['counts']['passages']}")
     print(f"embedder:   {m['embedder']['spec']} (dim {m['embedder']['dim']})")
     print(f"dense:      {m['dense']['kind']}")
-    print(f"normalizer: {m['normalizer']['tokenizer_version']}")
+    print(f"lexical:    {', '.join(side['version'] for side in m['normalizer']['lexical'])}")
     print(f"created:    {m['created_at']}")
     print(f"updated:    {m['updated_at']}")
     return 0

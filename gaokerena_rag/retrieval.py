@@ -1,8 +1,8 @@
-"""Hybrid retrieval: dense top-k and BM25 top-k, fused by weighted reciprocal rank fusion.
+"""Hybrid retrieval: dense top-k and BM25 top-k (over words and character 4-grams), fused.
 
 ``HybridRetriever.from_index(path)`` loads an index folder with the embedder its
 manifest names (or checks the one given against it) and answers single or batch
-queries. Each ``RetrievedPassage`` carries its ranks and scores on both sides.
+queries. Each ``RetrievedPassage`` carries its rank and raw score on every signal.
 """
 
 from __future__ import annotations
@@ -19,32 +19,55 @@ from .embedders import Embedder, load_embedder
 from .index import IndexFiles, check_compatible, open_index
 
 
+FUSIONS = ("zscore", "minmax", "rrf")
+
+
 @dataclass(frozen=True)
 class RetrievalConfig:
-    """How the two sides are searched and fused."""
+    """How the signals are searched and fused.
+
+    Signals: ``dense`` (the embedder over FAISS) and one per lexical side of the
+    index (``words``, ``char4``: BM25 over words and over character 4-grams).
+    ``weights`` gives each signal's weight; a signal with weight 0 is not searched.
+    ``fusion``: ``zscore`` (default: each signal's top scores standardized, shifted
+    to start at 0, weighted sum), ``minmax`` (the same with min-max scaling) or
+    ``rrf`` (weighted reciprocal rank fusion with ``rrf_k``). The default weights
+    were tuned on the first half of MF3QA dev (see BENCHMARKS.md).
+    """
 
     k: int = 10
-    dense_k: int = 50
-    bm25_k: int = 50
+    candidates: int = 100  # top-k taken from each signal before fusion
+    weights: dict[str, float] = field(default_factory=lambda: {"dense": 0.35, "words": 0.25, "char4": 0.4})
+    fusion: str = "zscore"
     rrf_k: float = 60.0
-    dense_weight: float = 1.0
-    bm25_weight: float = 1.0
-    mode: str = "hybrid"  # hybrid | dense | bm25
+    mode: str = "hybrid"  # hybrid | dense | bm25 (lexical sides only)
     nprobe: int | None = None  # ivf indexes only
 
     def __post_init__(self) -> None:
         if self.mode not in ("hybrid", "dense", "bm25"):
             raise ValueError(f"mode must be hybrid, dense or bm25, got {self.mode!r}")
-        if self.k < 1 or self.dense_k < 1 or self.bm25_k < 1:
-            raise ValueError("k, dense_k and bm25_k must be >= 1")
+        if self.fusion not in FUSIONS:
+            raise ValueError(f"fusion must be one of {FUSIONS}, got {self.fusion!r}")
+        if self.k < 1 or self.candidates < 1:
+            raise ValueError("k and candidates must be >= 1")
+        if any(w < 0 for w in self.weights.values()):
+            raise ValueError("weights must be >= 0")
+
+    def active(self, signal: str) -> float:
+        """The weight a signal gets under this mode (0: not searched)."""
+        if (self.mode == "dense" and signal != "dense") or (self.mode == "bm25" and signal == "dense"):
+            return 0.0
+        if self.mode != "hybrid":
+            return 1.0
+        return float(self.weights.get(signal, 0.0))
 
 
 @dataclass
 class RetrievedPassage:
-    """One result: the passage, where it came from, and how it ranked."""
+    """One result: the passage, where it came from, and how each signal ranked it."""
 
     rank: int
-    score: float  # fused score (RRF), or the single side's score in dense/bm25 mode
+    score: float  # fused score
     pid: int
     passage_id: str
     doc_id: str
@@ -52,14 +75,15 @@ class RetrievedPassage:
     text: str
     source: str
     url: str
-    dense_rank: int | None = None
-    dense_score: float | None = None
-    bm25_rank: int | None = None
-    bm25_score: float | None = None
+    ranks: dict[str, int] = field(default_factory=dict)  # by signal, from 1
+    scores: dict[str, float] = field(default_factory=dict)  # raw score by signal
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+Hits = tuple[np.ndarray, np.ndarray]  # (scores, pids), best first
 
 
 def rrf(rankings: Sequence[tuple[Sequence[int], float]], k: float = 60.0) -> dict[int, float]:
@@ -71,14 +95,36 @@ def rrf(rankings: Sequence[tuple[Sequence[int], float]], k: float = 60.0) -> dic
     return fused
 
 
+def score_fusion(sides: Sequence[tuple[dict[int, float], float]], how: str = "zscore") -> dict[int, float]:
+    """Weighted sum of each side's normalized scores; 0 where a side did not return the id.
+
+    ``zscore``: (s - mean) / std over the side's returned scores, shifted so the lowest is 0;
+    ``minmax``: (s - min) / (max - min).
+    """
+    fused: dict[int, float] = {}
+    for scores, weight in sides:
+        if not scores or weight == 0:
+            continue
+        values = np.fromiter(scores.values(), np.float64, len(scores))
+        if how == "zscore":
+            spread = values.std() or 1.0
+            norm = (values - values.min()) / spread
+        else:
+            span = values.max() - values.min()
+            norm = (values - values.min()) / span if span > 0 else np.ones_like(values)
+        for pid, v in zip(scores, norm):
+            fused[pid] = fused.get(pid, 0.0) + weight * float(v)
+    return fused
+
+
 class HybridRetriever:
-    """Dense ∥ BM25 over one index folder, fused by RRF."""
+    """Dense ∥ BM25 sides over one index folder, fused."""
 
     def __init__(self, files: IndexFiles, embedder: Embedder | None, config: RetrievalConfig | None = None):
         self.files = files
         self.embedder = embedder
         self.config = config or RetrievalConfig()
-        if self.config.mode != "bm25" and embedder is None:
+        if self.config.active("dense") > 0 and embedder is None:
             raise ValueError("dense and hybrid retrieval need an embedder")
         self.last_timings: dict[str, float] = {}
 
@@ -88,7 +134,7 @@ class HybridRetriever:
         """Open an index; without ``embedder``, load the one its manifest names."""
         config = config or RetrievalConfig()
         files = open_index(path, embedder, nprobe=config.nprobe)
-        if embedder is None and config.mode != "bm25":
+        if embedder is None and config.active("dense") > 0:
             embedder = load_embedder(files.manifest["embedder"]["spec"], **embedder_options)
             check_compatible(files.manifest, files.path, embedder)
         return cls(files, embedder, config)
@@ -104,53 +150,51 @@ class HybridRetriever:
         """Retrieve for many queries at once (queries are embedded in one batch)."""
         cfg = self.config
         k = k or cfg.k
+        depth = max(cfg.candidates, k)
         queries = [q if isinstance(q, str) else "" for q in queries]
+        signals: dict[str, list[Hits]] = {}
+        timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        dense_hits: list[tuple[np.ndarray, np.ndarray]] = [(np.zeros(0), np.zeros(0, np.int64))] * len(queries)
-        if cfg.mode in ("hybrid", "dense") and queries:
+        if cfg.active("dense") > 0 and queries:
             vectors = self.embedder.embed_queries(queries)
-            t_embed = time.perf_counter()
-            scores, pids = faiss_store.search(self.files.dense, vectors, max(cfg.dense_k, k))
-            dense_hits = [(s[p >= 0], p[p >= 0]) for s, p in zip(scores, pids)]
-        else:
-            t_embed = time.perf_counter()
-        t_dense = time.perf_counter()
-        bm25_hits = [(np.zeros(0), np.zeros(0, np.int64))] * len(queries)
-        if cfg.mode in ("hybrid", "bm25"):
-            bm25_hits = self.files.bm25.search_many(queries, max(cfg.bm25_k, k))
-        t_bm25 = time.perf_counter()
-        results = [self._fuse(d, b, k) for d, b in zip(dense_hits, bm25_hits)]
-        t_end = time.perf_counter()
-        self.last_timings = {"embed_s": t_embed - t0, "dense_s": t_dense - t_embed,
-                             "bm25_s": t_bm25 - t_dense, "fuse_s": t_end - t_bm25, "total_s": t_end - t0}
+            timings["embed_s"] = time.perf_counter() - t0
+            scores, pids = faiss_store.search(self.files.dense, vectors, depth)
+            signals["dense"] = [(s[p >= 0], p[p >= 0]) for s, p in zip(scores, pids)]
+            timings["dense_s"] = time.perf_counter() - t0 - timings["embed_s"]
+        for name, side in self.files.lexical.items():
+            if cfg.active(name) > 0:
+                t1 = time.perf_counter()
+                signals[name] = side.search_many(queries, depth)
+                timings[f"{name}_s"] = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        results = [self._fuse({n: hits[i] for n, hits in signals.items()}, k) for i in range(len(queries))]
+        timings["fuse_s"] = time.perf_counter() - t2
+        timings["total_s"] = time.perf_counter() - t0
+        self.last_timings = timings
         return results
 
-    def _fuse(self, dense: tuple[np.ndarray, np.ndarray], bm25: tuple[np.ndarray, np.ndarray],
-              k: int) -> list[RetrievedPassage]:
+    def _fuse(self, hits: dict[str, Hits], k: int) -> list[RetrievedPassage]:
         cfg = self.config
-        d_scores, d_pids = dense
-        b_scores, b_pids = bm25
-        d_rank = {int(p): (i + 1, float(s)) for i, (p, s) in enumerate(zip(d_pids, d_scores))}
-        b_rank = {int(p): (i + 1, float(s)) for i, (p, s) in enumerate(zip(b_pids, b_scores))}
-        if cfg.mode == "dense":
-            order = [(int(p), float(s)) for p, s in zip(d_pids[:k], d_scores[:k])]
-        elif cfg.mode == "bm25":
-            order = [(int(p), float(s)) for p, s in zip(b_pids[:k], b_scores[:k])]
+        ranks = {n: {int(p): i + 1 for i, p in enumerate(pids)} for n, (_s, pids) in hits.items()}
+        raw = {n: {int(p): float(s) for s, p in zip(scores, pids)} for n, (scores, pids) in hits.items()}
+        if len(hits) == 1:  # one signal: its own order and scores
+            fused = next(iter(raw.values()))
+        elif cfg.fusion == "rrf":
+            fused = rrf([(list(ranks[n]), cfg.active(n)) for n in hits], cfg.rrf_k)
         else:
-            fused = rrf([(list(d_rank), cfg.dense_weight), (list(b_rank), cfg.bm25_weight)], cfg.rrf_k)
-            order = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+            fused = score_fusion([(raw[n], cfg.active(n)) for n in hits], cfg.fusion)
+        order = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
         passages = self.files.store.get([p for p, _ in order])
         out = []
-        for rank, (pid, score) in enumerate(order, start=1):
+        for pid, score in order:
             p = passages.get(pid)
             if p is None:  # the index and the store disagree: never invent a passage
                 continue
-            dr, br = d_rank.get(pid), b_rank.get(pid)
             out.append(RetrievedPassage(
                 rank=len(out) + 1, score=score, pid=pid, passage_id=p.passage_id, doc_id=p.doc_id,
                 title=p.title, text=p.text, source=p.source, url=p.url,
-                dense_rank=dr[0] if dr else None, dense_score=dr[1] if dr else None,
-                bm25_rank=br[0] if br else None, bm25_score=br[1] if br else None, metadata=p.metadata,
+                ranks={n: r[pid] for n, r in ranks.items() if pid in r},
+                scores={n: s[pid] for n, s in raw.items() if pid in s}, metadata=p.metadata,
             ))
         return out
 

@@ -6,7 +6,7 @@ folder, the hub dataset); later runs find it up to date by the inputs' size and
 modification time recorded in its manifest, and load it in seconds.
 
 What is embedded: each consultation (question, then answer) is one passage of up
-to 300 words, and the dense side embeds only its first ``embed_max_words`` words,
+to 300 words, and the dense side embeds only its first ``embed_max_words`` (40) words,
 which hold the patient's question (patients phrase alike, so question-to-question
 similarity is the strongest dense signal) and the start of the answer; BM25 indexes
 the full text. This keeps the first build within minutes on a 2-core laptop.
@@ -31,7 +31,7 @@ HUB_DATASET = "hf:gaokerena/MF3QA"
 class KnowledgeBase:
     data: str = DEFAULT_DATA
     path: Path | None = None
-    settings: IndexSettings = IndexSettings(chunk_words=300, chunk_overlap=40, embed_max_words=48)
+    settings: IndexSettings = IndexSettings(chunk_words=300, chunk_overlap=40, embed_max_words=40)
 
     @property
     def index_path(self) -> Path:

@@ -38,7 +38,8 @@ def test_result_fields_and_scores(built_index, embedder):
     assert first.doc_id == "anemia" and first.rank == 1 and first.passage_id == "anemia#0"
     assert first.title == "کم‌خونی فقر آهن" and first.source == "test-corpus"
     assert first.url == "https://example.org/anemia" and "قرص آهن" in first.text
-    assert first.dense_rank is not None and first.bm25_rank == 1 and first.bm25_score > 0
+    assert set(first.ranks) == {"dense", "words", "char4"} and first.ranks["words"] == 1
+    assert first.scores["words"] > 0 and -1 <= first.scores["dense"] <= 1
     assert [r.rank for r in res] == list(range(1, len(res) + 1))
     assert all(a.score >= b.score for a, b in zip(res, res[1:]))
     json.dumps(first.to_dict(), ensure_ascii=False)
@@ -60,7 +61,8 @@ def test_manifest_records_what_was_built(built_index):
     assert m["embedder"]["query_prefix"] == "query: " and m["counts"] == {"documents": 10, "passages": 10}
     live = built_index / m["generation"]
     assert (live / "dense.faiss").exists() and (live / "passages.sqlite").exists()
-    assert (live / "bm25" / "pids.npy").exists()
+    assert (live / "bm25-words" / "pids.npy").exists() and (live / "bm25-char4" / "pids.npy").exists()
+    assert [side["name"] for side in m["normalizer"]["lexical"]] == ["words", "char4"]
     assert faiss.read_index(str(live / "dense.faiss")).ntotal == 10
 
 

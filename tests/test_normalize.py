@@ -64,9 +64,14 @@ def test_tokenizer_stopwords_and_affixes():
     # spelling variants meet in one token
     assert tok("قرص هاي آهن") == tok("قرص‌های اهن")
     assert PersianTokenizer(affixes="none")("داروها") == ["داروها"]
+    assert PersianTokenizer(zwnj="split")("می‌خواهم") == ["خواهم"] and tok("می‌خواهم") == ["میخواهم"]
+    assert PersianTokenizer(ngram=4)("سردرد دارم") == ["<سرد", "سردر", "ردرد", "درد>"]  # دارم is a stopword
+    assert PersianTokenizer(ngram=4)("قند") == ["<قند", "قند>"]
     assert "سلام" in stopwords()
 
 
 def test_tokenizer_version_names_options():
-    assert PersianTokenizer().version != PersianTokenizer(zwnj="join").version
+    assert PersianTokenizer().version != PersianTokenizer(zwnj="split").version
+    assert PersianTokenizer().version != PersianTokenizer(ngram=4).version
+    assert PersianTokenizer(ngram=4).name == "char4" and PersianTokenizer().name == "words"
     assert PersianTokenizer.from_dict(PersianTokenizer(affixes="none").to_dict()) == PersianTokenizer(affixes="none")

@@ -1,0 +1,57 @@
+"""Time the README's main command as a new user meets it: first run (engine compile and
+knowledge-base build included, empty cache) and later runs (index current, loaded from disk).
+
+    python benchmarks/main_command.py [--data ../shared/data/mf3qa]
+
+Writes the ``main-command`` section of BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import machine, run_measured, table, write_section  # noqa: E402
+
+QUESTION = "سلام دکتر، چند روز است سرم یک طرفه درد می‌کند و از نور اذیت می‌شوم. چه کنم؟"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared/data/mf3qa"))
+    ap.add_argument("--later-runs", type=int, default=3)
+    args = ap.parse_args()
+    script = Path(sys.executable).parent / "gaokerena"
+    cmd = [str(script) if script.exists() else sys.executable, *([] if script.exists() else ["-m", "gaokerena_rag.cli"]),
+           "retrieve", QUESTION, "--data", args.data, "--quiet"]
+    cache = Path(tempfile.mkdtemp(prefix="gaokerena-cache-"))
+    env = {"GAOKERENA_CACHE": str(cache), "GAOKERENA_INDEX": str(cache / "kb-mf3qa")}
+    try:
+        rows = []
+        seconds, peak, out = run_measured(cmd, env)
+        assert "built the default knowledge base" in out, out[-2000:]
+        rows.append(("first run (compile engine + build 18,226 consultations + retrieve)", f"{seconds:.1f}",
+                     f"{peak / 2**30:.2f}"))
+        print(out[-1500:])
+        for i in range(args.later_runs):
+            seconds, peak, out = run_measured(cmd, env)
+            assert "built" not in out
+            rows.append((f"later run {i + 1}", f"{seconds:.1f}", f"{peak / 2**30:.2f}"))
+        size = sum(p.stat().st_size for p in (cache / "kb-mf3qa").rglob("*") if p.is_file())
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    body = [f"Machine: {machine()}. Command: `gaokerena retrieve \"…\" --data {Path(args.data).name}` with an "
+            f"empty cache (`GAOKERENA_CACHE`); index size {size / 2**20:.0f} MiB.", "",
+            table(rows, ["run", "wall s", "peak RSS GiB"])]
+    write_section("main-command", "## The README's main command\n\n" + "\n".join(body))
+    for r in rows:
+        print(r)
+
+
+if __name__ == "__main__":
+    main()

