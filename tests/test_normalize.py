@@ -1,7 +1,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gaokerena_rag.normalize import ZWNJ, PersianTokenizer, normalize, stopwords
+from gaokerena_rag.normalize import ZWNJ, PersianTokenizer, normalize, stopwords, strip_courtesies
 
 
 def test_arabic_letters_become_persian():
@@ -75,3 +75,17 @@ def test_tokenizer_version_names_options():
     assert PersianTokenizer().version != PersianTokenizer(ngram=4).version
     assert PersianTokenizer(ngram=4).name == "char4" and PersianTokenizer().name == "words"
     assert PersianTokenizer.from_dict(PersianTokenizer(affixes="none").to_dict()) == PersianTokenizer(affixes="none")
+
+
+def test_strip_courtesies():
+    assert strip_courtesies("سلام خانم دكتر وقت بخير. من سردرد دارم ممنون") == "من سردرد دارم"
+    assert strip_courtesies("باسلام،قند خونم بالاست") == "قند خونم بالاست"
+    assert strip_courtesies("سلامتی من مهم است") == "سلامتی من مهم است"  # a word, not the greeting
+    assert strip_courtesies("سلام") == "سلام"  # nothing else left: unchanged
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=60))
+def test_strip_courtesies_never_raises_or_empties(text):
+    out = strip_courtesies(text)
+    assert isinstance(out, str) and (out.strip() or not text.strip() or out == text)
