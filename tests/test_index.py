@@ -61,8 +61,9 @@ def test_manifest_records_what_was_built(built_index):
     assert m["embedder"]["query_prefix"] == "query: " and m["counts"] == {"documents": 10, "passages": 10}
     live = built_index / m["generation"]
     assert (live / "dense.faiss").exists() and (live / "passages.sqlite").exists()
-    assert (live / "bm25-words" / "pids.npy").exists() and (live / "bm25-char4" / "pids.npy").exists()
-    assert [side["name"] for side in m["normalizer"]["lexical"]] == ["words", "char4"]
+    assert (live / "bm25-words" / "pids.npy").exists() and (live / "tfidf-char4" / "matrix.npz").exists()
+    assert [(side["name"], side["scoring"]) for side in m["normalizer"]["lexical"]] == [("words", "bm25"),
+                                                                                        ("char4", "tfidf")]
     assert faiss.read_index(str(live / "dense.faiss")).ntotal == 10
 
 
