@@ -69,3 +69,28 @@ class Passage:
         data = asdict(self)
         data["passage_id"] = self.passage_id
         return data
+
+
+@dataclass(frozen=True)
+class Source:
+    """A numbered source of an answer: what ``[n]`` in the answer points to."""
+
+    n: int
+    doc_id: str
+    passage_id: str
+    title: str
+    source: str
+    url: str
+    passage: str
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def answer_text(self) -> str:
+        """The passage without a consultation's question: the part a doctor wrote."""
+        marker = "\n\nپاسخ: "
+        if self.passage.startswith("پرسش: ") and marker in self.passage:
+            return self.passage.split(marker, 1)[1]
+        return self.passage

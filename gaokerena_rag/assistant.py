@@ -1,0 +1,160 @@
+"""``GaokerenaAssistant``: grounded Persian answers with checked citations, and ``Answer``.
+
+The way of one question: red flags → retrieve → abstain if the evidence is thin →
+generate (streamed, citations to non-sources dropped sentence by sentence) →
+check every sentence against the sources it cites → ``Answer``. Every step is
+timed. Nothing here touches the network unless the configured generator is a
+remote endpoint.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from . import citations
+from .config import AssistantConfig
+from .documents import Source
+from .generators import Generator, load_generator
+from .generators.extractive import FRAMING
+from .retrieval import HybridRetriever, RetrievedPassage
+from .safety import PHYSICIAN_NOTICE, emergency_notice, red_flags, suicide_notice
+
+ABSTAIN_TEXT = ("منبع معتبری که به این پرسش پاسخ دهد پیدا نشد، پس پاسخی نمی‌سازم. "
+                "نزدیک‌ترین منابعی که یافتم (برای مطالعه، نه به عنوان پاسخ):")
+_SENTENCE_END = re.compile(r"[.؟?!؛\n]")
+
+
+@dataclass
+class Answer:
+    """A Persian answer, its numbered sources and how well each sentence is grounded."""
+
+    question: str
+    text: str
+    sources: list[Source]
+    citations: list[citations.SentenceCheck]
+    grounding: float
+    abstained: bool = False
+    abstain_reason: str | None = None
+    emergency: str | None = None
+    emergency_categories: list[str] = field(default_factory=list)
+    notice: str = PHYSICIAN_NOTICE
+    removed_citations: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    model: str = ""
+    index: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def to_source(n: int, r: RetrievedPassage) -> Source:
+    return Source(n=n, doc_id=r.doc_id, passage_id=r.passage_id, title=r.title, source=r.source, url=r.url,
+                  passage=r.text, score=r.score)
+
+
+class GaokerenaAssistant:
+    """Ask Persian medical questions of an index; answers cite numbered sources."""
+
+    def __init__(self, retriever: HybridRetriever, generator: Generator | None = None,
+                 config: AssistantConfig | None = None):
+        self.retriever = retriever
+        self.config = config or AssistantConfig()
+        self.generator = generator or self._default_generator()
+
+    @classmethod
+    def from_index(cls, path: str | Path, generator: Generator | None = None,
+                   config: AssistantConfig | None = None) -> "GaokerenaAssistant":
+        config = config or AssistantConfig()
+        retriever = HybridRetriever.from_index(path, config=config.retrieval, threads=config.embedder_threads)
+        return cls(retriever, generator, config)
+
+    def _default_generator(self) -> Generator:
+        gen_cfg = self.config.generator
+        if gen_cfg.backend == "extractive":
+            from .generators.extractive import ExtractiveGenerator
+
+            side = self.retriever.files.lexical.get("char4")
+            idf = None
+            if side is not None and hasattr(side, "idf"):
+                vocab, values, default = side.vocab, side.idf, float(side.idf.max()) if len(side.idf) else 1.0
+                idf = lambda t: float(values[vocab[t]]) if t in vocab else default  # noqa: E731
+            return ExtractiveGenerator(idf=idf, **gen_cfg.extractive)
+        return load_generator(gen_cfg)
+
+    def retrieve(self, question: str, k: int | None = None) -> list[Source]:
+        results = self.retriever.retrieve(question, k or self.config.k)
+        return [to_source(i, r) for i, r in enumerate(results, start=1)]
+
+    def ask(self, question: str, *, k: int | None = None, history: Sequence[dict] | None = None) -> Answer:
+        answer = None
+        for piece in self.stream(question, k=k, history=history):
+            if isinstance(piece, Answer):
+                answer = piece
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str, *, k: int | None = None,
+               history: Sequence[dict] | None = None) -> Iterator[str | Answer]:
+        """Yield text pieces as they are written, then the full ``Answer``."""
+        cfg = self.config
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        if not isinstance(question, str) or not question.strip():
+            raise ValueError("the question is empty")
+        flags = red_flags(question)
+        notice = None
+        if flags.emergency:
+            notice = (suicide_notice(cfg.emergency_number, cfg.suicide_helpline) if "suicide" in flags.categories
+                      else emergency_notice(cfg.emergency_number))
+            yield notice + "\n\n"
+        timings["safety_s"] = time.perf_counter() - t0
+
+        t1 = time.perf_counter()
+        results = self.retriever.retrieve(question, k or cfg.k)
+        sources = [to_source(i, r) for i, r in enumerate(results, start=1)]
+        timings["retrieve_s"] = time.perf_counter() - t1
+        evidence = max((r.scores.get("char4", 0.0) for r in results), default=0.0)
+
+        base = dict(question=question, sources=sources, emergency=notice,
+                    emergency_categories=list(flags.categories), model=self.generator.name,
+                    index=str(self.retriever.files.path))
+        if evidence < cfg.min_evidence:
+            listing = "\n".join(f"[{s.n}] {s.title or s.doc_id}" for s in sources[:3])
+            body = ABSTAIN_TEXT + ("\n" + listing if listing else "")
+            yield body + "\n\n" + PHYSICIAN_NOTICE
+            timings["total_s"] = time.perf_counter() - t0
+            text = "\n\n".join(x for x in (notice, body, PHYSICIAN_NOTICE) if x)
+            yield Answer(text=text, citations=[], grounding=1.0, abstained=True,
+                         abstain_reason=f"best evidence {evidence:.3f} < {cfg.min_evidence}", timings=timings, **base)
+            return
+
+        t2 = time.perf_counter()
+        written, buffer = [], ""
+        for piece in self.generator.generate(question, sources, history):
+            buffer += piece
+            # release whole sentences only, with citations to non-sources already dropped
+            last = max((m.end() for m in _SENTENCE_END.finditer(buffer)), default=0)
+            if last:
+                ready, buffer = buffer[:last], buffer[last:]
+                clean = citations.check(ready, [s.passage for s in sources]).text if ready.strip() else ready
+                written.append(ready)
+                yield clean + ("\n" if ready.endswith("\n") else " ")
+        if buffer.strip():
+            written.append(buffer)
+            yield citations.check(buffer, [s.passage for s in sources]).text
+        timings["generate_s"] = time.perf_counter() - t2
+
+        t3 = time.perf_counter()
+        embed = self.retriever.embedder.embed_passages if self.retriever.embedder is not None else None
+        report = citations.check("".join(written), [s.passage for s in sources], framing=[FRAMING],
+                                 thresholds=cfg.support, embed=embed)
+        timings["check_s"] = time.perf_counter() - t3
+        yield "\n\n" + PHYSICIAN_NOTICE
+        timings["total_s"] = time.perf_counter() - t0
+        text = "\n\n".join(x for x in (notice, report.text, PHYSICIAN_NOTICE) if x)
+        yield Answer(text=text, citations=report.sentences, grounding=report.grounding,
+                     removed_citations=report.removed, timings=timings, **base)

@@ -1,0 +1,138 @@
+"""Citations checked after generation, never trusted.
+
+``parse_citations`` reads ``[n]``, ``[n, m]``, ``[n-m]`` and Persian/Arabic digits
+(``[۲]``, ``[۱،۳]``). ``check`` splits an answer into sentences, removes every
+cited number that is not a source (and counts it), and marks each sentence
+supported when a source it cites really says it: enough of the sentence's content
+words appear in the passage, or (when an embedder is given) the two are close in
+embedding space. ``grounding`` is the share of claim sentences that are supported.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .chunking import split_sentences
+from .normalize import PersianTokenizer
+
+_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+CITATION = re.compile(r"\[\s*([0-9۰-۹٠-٩]+(?:\s*[-–,،]\s*[0-9۰-۹٠-٩]+)*)\s*\]")
+MAX_RANGE = 50  # a range wider than this is not a citation anyone meant
+
+
+def parse_citations(text: str) -> list[int]:
+    """All cited numbers in order of appearance (ranges expanded, duplicates kept once)."""
+    out: list[int] = []
+    for match in CITATION.finditer(text):
+        for part in re.split(r"\s*[,،]\s*", match.group(1).translate(_DIGITS)):
+            if re.fullmatch(r"\d+\s*[-–]\s*\d+", part):
+                a, b = (int(x) for x in re.split(r"\s*[-–]\s*", part))
+                numbers = range(a, b + 1) if 0 <= b - a <= MAX_RANGE else [a, b]
+            else:
+                numbers = [int(part)]
+            for n in numbers:
+                if n not in out:
+                    out.append(n)
+    return out
+
+
+def _format(numbers: Sequence[int]) -> str:
+    return "".join(f"[{n}]" for n in numbers)
+
+
+@dataclass
+class SentenceCheck:
+    sentence: str  # as shown, with only valid citations
+    cited: list[int]
+    supported: bool
+    claim: bool = True  # framing phrases and notices are not claims
+    support: float = 0.0  # best support score over the cited sources
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class CitationReport:
+    text: str  # the answer with out-of-range citations removed
+    sentences: list[SentenceCheck] = field(default_factory=list)
+    removed: int = 0  # citations to numbers that are not sources
+
+    @property
+    def grounding(self) -> float:
+        claims = [s for s in self.sentences if s.claim]
+        return sum(s.supported for s in claims) / len(claims) if claims else 1.0
+
+    @property
+    def cited(self) -> list[int]:
+        seen: list[int] = []
+        for s in self.sentences:
+            seen += [n for n in s.cited if n not in seen]
+        return seen
+
+
+@dataclass(frozen=True)
+class SupportThresholds:
+    """A sentence is supported by a passage when either score reaches its threshold.
+
+    ``lexical``: share of the sentence's content words (stopwords removed) found in the passage;
+    ``semantic``: cosine between their embeddings. Calibrated on MF3QA dev (see BENCHMARKS.md).
+    """
+
+    lexical: float = 0.5
+    semantic: float = 0.86
+
+
+def lexical_support(sentence: str, passage: str, tokenizer: PersianTokenizer) -> float:
+    words = set(tokenizer(CITATION.sub(" ", sentence)))
+    if not words:
+        return 0.0
+    return len(words & set(tokenizer(passage))) / len(words)
+
+
+def check(text: str, passages: Sequence[str], *, framing: Sequence[str] = (),
+          thresholds: SupportThresholds = SupportThresholds(),
+          embed: Callable[[list[str]], np.ndarray] | None = None,
+          tokenizer: PersianTokenizer = PersianTokenizer(affixes="none")) -> CitationReport:
+    """Check every sentence of ``text`` against the numbered ``passages`` (1-based) it cites."""
+    report = CitationReport(text="")
+    pieces: list[str] = []
+    pending: list[tuple[SentenceCheck, str]] = []
+    for raw in split_sentences(text):
+        numbers = parse_citations(raw)
+        valid = [n for n in numbers if 1 <= n <= len(passages)]
+        report.removed += len(numbers) - len(valid)
+
+        def keep_valid(m: re.Match) -> str:
+            kept = [n for n in parse_citations(m.group(0)) if 1 <= n <= len(passages)]
+            return _format(kept)
+
+        shown = CITATION.sub(keep_valid, raw)
+        shown = re.sub(r"[ \t]+(?=[.؟?!،])", "", shown)
+        pieces.append(shown)
+        bare = CITATION.sub("", shown).strip()
+        claim = bool(bare) and not any(bare.startswith(f.strip()) or f.strip() in bare for f in framing if f.strip())
+        item = SentenceCheck(sentence=shown.strip(), cited=valid, supported=False, claim=claim)
+        if claim and valid:
+            item.support = max(lexical_support(bare, passages[n - 1], tokenizer) for n in valid)
+            item.supported = item.support >= thresholds.lexical
+            if not item.supported and embed is not None:
+                pending.append((item, bare))
+        if item.sentence:
+            report.sentences.append(item)
+    if pending and embed is not None:
+        texts = [bare for _item, bare in pending]
+        cited_texts = sorted({n for item, _b in pending for n in item.cited})
+        vectors = embed(texts + [passages[n - 1] for n in cited_texts])
+        sent_vecs, pass_vecs = vectors[: len(texts)], dict(zip(cited_texts, vectors[len(texts):]))
+        for (item, _bare), vec in zip(pending, sent_vecs):
+            best = max(float(vec @ pass_vecs[n]) for n in item.cited)
+            if best >= thresholds.semantic:
+                item.supported = True
+                item.support = max(item.support, best)
+    report.text = "".join(pieces).strip()
+    return report

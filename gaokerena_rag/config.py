@@ -1,0 +1,61 @@
+"""One typed configuration for the assistant, loadable from YAML.
+
+Everything that decides an answer lives here: how many sources, retrieval and
+fusion, which model plays the generator, the support thresholds of the citation
+check, the abstention threshold and the emergency number. Nothing falls back to
+another model or to a network service silently: a backend is used only if named.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+from .citations import SupportThresholds
+from .generators.base import GeneratorConfig
+from .retrieval import RetrievalConfig
+
+
+@dataclass
+class AssistantConfig:
+    k: int = 5  # sources given to the generator and shown with the answer
+    retrieval: RetrievalConfig = field(default_factory=lambda: RetrievalConfig(k=5))
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    support: SupportThresholds = field(default_factory=SupportThresholds)
+    # abstain when the best source's char-4-gram TF-IDF cosine with the question is below this
+    min_evidence: float = 0.12
+    emergency_number: str = "115"
+    suicide_helpline: str = "1480"
+    embedder_threads: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "AssistantConfig":
+        return _build(cls, data, "config")
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> "AssistantConfig":
+        import yaml
+
+        data = yaml.safe_load(Path(path).read_text("utf-8")) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: the config must be a mapping")
+        return _build(cls, data, str(path))
+
+
+def _build(cls, data: dict[str, Any], where: str):
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ValueError(f"{where}: unknown setting(s) {unknown} for {cls.__name__}; known: {sorted(known)}")
+    kwargs = {}
+    for name, value in data.items():
+        default = known[name].default_factory() if callable(known[name].default_factory) else None
+        if is_dataclass(default) and isinstance(value, dict):
+            kwargs[name] = _build(type(default), value, f"{where}.{name}")
+        else:
+            kwargs[name] = value
+    return cls(**kwargs)
