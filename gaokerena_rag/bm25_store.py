@@ -18,6 +18,17 @@ import numpy as np
 from .normalize import PersianTokenizer
 
 
+def top_positive(scores: np.ndarray, pids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k best (scores, pids), best first, keeping only positive scores (a shared term)."""
+    k = min(k, len(scores))
+    if k <= 0:
+        return np.zeros(0, np.float32), np.zeros(0, np.int64)
+    top = np.argpartition(-scores, k - 1)[:k]
+    top = top[np.argsort(-scores[top], kind="stable")]
+    top = top[scores[top] > 0]
+    return scores[top].astype(np.float32), pids[top]
+
+
 class BM25Side:
     """A bm25s model plus the passage id of each of its rows."""
 
@@ -63,12 +74,7 @@ class BM25Side:
         tokens = [t for t in self.tokenizer(query) if t in self.model.vocab_dict]
         if not tokens:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        scores = self.model.get_scores(tokens)
-        k = min(k, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        top = top[scores[top] > 0]
-        return scores[top].astype(np.float32), self.pids[top]
+        return top_positive(self.model.get_scores(tokens), self.pids, k)
 
     def search_many(self, queries: Sequence[str], k: int) -> list[tuple[np.ndarray, np.ndarray]]:
         return [self.search(q, k) for q in queries]

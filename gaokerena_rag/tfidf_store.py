@@ -16,6 +16,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from .bm25_store import top_positive
 from .normalize import PersianTokenizer
 
 
@@ -95,12 +96,7 @@ class TfidfSide:
         ids, values = _weights(Counter(self.tokenizer(query)), self.vocab, self.idf)
         if not len(ids) or not self.matrix.shape[0]:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        scores = np.asarray(self.matrix[:, ids] @ values.astype(np.float32)).ravel()
-        k = min(k, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        top = top[scores[top] > 0]
-        return scores[top].astype(np.float32), self.pids[top]
+        return top_positive(np.asarray(self.matrix[:, ids] @ values.astype(np.float32)).ravel(), self.pids, k)
 
     def search_many(self, queries: Sequence[str], k: int) -> list[tuple[np.ndarray, np.ndarray]]:
         return [self.search(q, k) for q in queries]

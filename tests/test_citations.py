@@ -52,10 +52,11 @@ def test_uncited_sentence_is_unsupported_and_framing_is_not_a_claim():
 
 
 def test_semantic_support_when_words_differ():
-    def embed(texts):  # a toy embedder: sentence 0 and passage 1 point the same way
-        return np.array([[1.0, 0.0] if "پایین آوردن" in t or "متفورمین" in t else [0.0, 1.0] for t in texts])
+    def embed(texts):  # a toy embedder: the sentence and passage 1 point the same way
+        return np.array([[1.0, 0.0] if "گلوکز" in t or "متفورمین" in t else [0.0, 1.0] for t in texts])
 
-    text = "برای پایین آوردن گلوکز خون [1]."
+    text = "کاهش گلوکز سرم [1]."  # no content word in common with passage 1
     assert not check(text, PASSAGES).sentences[0].supported
-    report = check(text, PASSAGES, embed=embed, thresholds=SupportThresholds(lexical=0.9, semantic=0.9))
-    assert report.sentences[0].supported
+    report = check(text, PASSAGES, embed=embed)
+    assert report.sentences[0].supported and report.sentences[0].support == 1.0
+    assert not check("کاهش گلوکز سرم [3].", PASSAGES, embed=embed).sentences[0].supported
