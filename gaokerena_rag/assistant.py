@@ -22,6 +22,7 @@ from .generators import Generator, load_generator
 from .generators.extractive import FRAMING
 from .retrieval import HybridRetriever, RetrievedPassage
 from .safety import PHYSICIAN_NOTICE, emergency_notice, red_flags, suicide_notice
+from .tfidf_store import TfidfSide
 
 ABSTAIN_TEXT = ("منبع معتبری که به این پرسش پاسخ دهد پیدا نشد، پس پاسخی نمی‌سازم. "
                 "نزدیک‌ترین منابعی که یافتم (برای مطالعه، نه به عنوان پاسخ):")
@@ -78,10 +79,7 @@ class GaokerenaAssistant:
             from .generators.extractive import ExtractiveGenerator
 
             side = self.retriever.files.lexical.get("char4")
-            idf = None
-            if side is not None and hasattr(side, "idf"):
-                vocab, values, default = side.vocab, side.idf, float(side.idf.max()) if len(side.idf) else 1.0
-                idf = lambda t: float(values[vocab[t]]) if t in vocab else default  # noqa: E731
+            idf = side.idf_of if isinstance(side, TfidfSide) else None
             return ExtractiveGenerator(idf=idf, **gen_cfg.extractive)
         return load_generator(gen_cfg)
 
@@ -140,12 +138,11 @@ class GaokerenaAssistant:
             last = max((m.end() for m in _SENTENCE_END.finditer(buffer)), default=0)
             if last:
                 ready, buffer = buffer[:last], buffer[last:]
-                clean = citations.check(ready, [s.passage for s in sources]).text if ready.strip() else ready
                 written.append(ready)
-                yield clean + ("\n" if ready.endswith("\n") else " ")
+                yield citations.drop_invalid(ready, len(sources))[0]
         if buffer.strip():
             written.append(buffer)
-            yield citations.check(buffer, [s.passage for s in sources]).text
+            yield citations.drop_invalid(buffer, len(sources))[0]
         timings["generate_s"] = time.perf_counter() - t2
 
         t3 = time.perf_counter()

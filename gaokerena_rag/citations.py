@@ -44,6 +44,21 @@ def _format(numbers: Sequence[int]) -> str:
     return "".join(f"[{n}]" for n in numbers)
 
 
+def drop_invalid(text: str, n_sources: int) -> tuple[str, int]:
+    """``text`` with every citation of a number outside 1..n_sources removed, and how many were."""
+    removed = 0
+
+    def keep_valid(match: re.Match) -> str:
+        nonlocal removed
+        numbers = parse_citations(match.group(0))
+        kept = [n for n in numbers if 1 <= n <= n_sources]
+        removed += len(numbers) - len(kept)
+        return _format(kept)
+
+    shown = CITATION.sub(keep_valid, text)
+    return re.sub(r"[ \t]+(?=[.؟?!،])", "", shown), removed
+
+
 @dataclass
 class SentenceCheck:
     sentence: str  # as shown, with only valid citations
@@ -103,16 +118,9 @@ def check(text: str, passages: Sequence[str], *, framing: Sequence[str] = (),
     pieces: list[str] = []
     pending: list[tuple[SentenceCheck, str]] = []
     for raw in split_sentences(text):
-        numbers = parse_citations(raw)
-        valid = [n for n in numbers if 1 <= n <= len(passages)]
-        report.removed += len(numbers) - len(valid)
-
-        def keep_valid(m: re.Match) -> str:
-            kept = [n for n in parse_citations(m.group(0)) if 1 <= n <= len(passages)]
-            return _format(kept)
-
-        shown = CITATION.sub(keep_valid, raw)
-        shown = re.sub(r"[ \t]+(?=[.؟?!،])", "", shown)
+        shown, removed = drop_invalid(raw, len(passages))
+        report.removed += removed
+        valid = parse_citations(shown)
         pieces.append(shown)
         bare = CITATION.sub("", shown).strip()
         claim = bool(bare) and not any(bare.startswith(f.strip()) or f.strip() in bare for f in framing if f.strip())

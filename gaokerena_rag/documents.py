@@ -14,6 +14,22 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
+QUESTION_MARK, ANSWER_MARK = "پرسش: ", "\n\nپاسخ: "
+
+
+def consultation_text(question: str, answer: str) -> str:
+    """One consultation as a document text: the patient's question, then the doctor's answer."""
+    return f"{QUESTION_MARK}{question}{ANSWER_MARK}{answer}"
+
+
+def split_consultation(text: str) -> tuple[str, str] | None:
+    """``(question, answer)`` of a text made by ``consultation_text``, else None."""
+    if text.startswith(QUESTION_MARK) and ANSWER_MARK in text:
+        question, answer = text[len(QUESTION_MARK):].split(ANSWER_MARK, 1)
+        return question, answer
+    return None
+
+
 @dataclass(frozen=True)
 class Document:
     """One source document: a consultation, an article, a page."""
@@ -90,7 +106,5 @@ class Source:
     @property
     def answer_text(self) -> str:
         """The passage without a consultation's question: the part a doctor wrote."""
-        marker = "\n\nپاسخ: "
-        if self.passage.startswith("پرسش: ") and marker in self.passage:
-            return self.passage.split(marker, 1)[1]
-        return self.passage
+        parts = split_consultation(self.passage)
+        return parts[1] if parts else self.passage

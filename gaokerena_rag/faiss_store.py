@@ -47,11 +47,10 @@ def remove(index: faiss.Index, pids) -> int:
 
 def search(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Top-k (scores, pids) per query; missing slots have pid -1."""
-    k = max(1, min(k, index.ntotal)) if index.ntotal else 1
     if index.ntotal == 0:
         n = len(queries)
         return np.zeros((n, 1), np.float32), -np.ones((n, 1), np.int64)
-    return index.search(np.ascontiguousarray(queries, np.float32), k)
+    return index.search(np.ascontiguousarray(queries, np.float32), max(1, min(k, index.ntotal)))
 
 
 def save(index: faiss.Index, path: Path) -> None:

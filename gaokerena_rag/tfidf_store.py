@@ -9,9 +9,10 @@ Stored as a SciPy sparse matrix (``.npz``, no pickle), the vocabulary as JSON.
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,12 +21,18 @@ from .bm25_store import top_positive
 from .normalize import PersianTokenizer
 
 
-def _weights(counts: Counter, vocab: dict[str, int], idf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    ids = np.fromiter((vocab[t] for t in counts if t in vocab), np.int64)
-    tf = np.fromiter((c for t, c in counts.items() if t in vocab), np.float64)
-    values = (1.0 + np.log(tf)) * idf[ids] if len(ids) else tf
-    norm = np.linalg.norm(values)
-    return ids, (values / norm if norm > 0 else values)
+def tfidf_vector(counts: Counter, idf_of: Callable[[str], float]) -> dict[str, float]:
+    """Sublinear TF-IDF, L2-normalized: ``(1 + log tf) * idf`` per term. The one weighting used here."""
+    weights = {t: (1.0 + math.log(c)) * idf_of(t) for t, c in counts.items()}
+    norm = math.sqrt(sum(w * w for w in weights.values()))
+    return {t: w / norm for t, w in weights.items()} if norm > 0 else weights
+
+
+def cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    """Dot product of two normalized vectors from ``tfidf_vector``."""
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(w * b[t] for t, w in a.items() if t in b)
 
 
 class TfidfSide:
@@ -38,6 +45,7 @@ class TfidfSide:
         self.matrix = matrix
         self.vocab = vocab
         self.idf = idf
+        self._unseen_idf = float(idf.max()) if len(idf) else 1.0
         self.pids = np.asarray(pids, np.int64)
         self.tokenizer = tokenizer
 
@@ -57,19 +65,31 @@ class TfidfSide:
         df = np.zeros(len(vocab), np.float64)
         for counts in docs:
             df[[vocab[t] for t in counts]] += 1
-        idf = np.log((1 + n) / (1 + df)) + 1.0
+        side = cls(sp.csc_matrix((n, len(vocab)), dtype=np.float32), vocab,
+                   (np.log((1 + n) / (1 + df)) + 1.0).astype(np.float32), np.array(pids, np.int64), tokenizer)
         indptr, indices, data = [0], [], []
         for counts in docs:
-            ids, values = _weights(counts, vocab, idf)
+            ids, values = side._weights(counts)
             indices.append(ids)
             data.append(values)
             indptr.append(indptr[-1] + len(ids))
-        matrix = sp.csr_matrix(
+        side.matrix = sp.csr_matrix(
             (np.concatenate(data).astype(np.float32) if data else np.zeros(0, np.float32),
              np.concatenate(indices) if indices else np.zeros(0, np.int64), np.array(indptr)),
             shape=(n, len(vocab)),
         ).tocsc()
-        return cls(matrix, vocab, idf.astype(np.float32), np.array(pids, np.int64), tokenizer)
+        return side
+
+    def idf_of(self, term: str) -> float:
+        """A term's idf; a term the corpus never saw counts as rare as the rarest."""
+        i = self.vocab.get(term)
+        return float(self.idf[i]) if i is not None else self._unseen_idf
+
+    def _weights(self, counts: Counter) -> tuple[np.ndarray, np.ndarray]:
+        """Column ids and weights of the known terms, as ``tfidf_vector`` weighs them."""
+        vec = tfidf_vector(Counter({t: c for t, c in counts.items() if t in self.vocab}), self.idf_of)
+        return (np.fromiter((self.vocab[t] for t in vec), np.int64, len(vec)),
+                np.fromiter(vec.values(), np.float64, len(vec)))
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -93,7 +113,7 @@ class TfidfSide:
 
     def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (cosine scores, pids); only passages sharing a term are returned."""
-        ids, values = _weights(Counter(self.tokenizer(query)), self.vocab, self.idf)
+        ids, values = self._weights(Counter(self.tokenizer(query)))
         if not len(ids) or not self.matrix.shape[0]:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
         return top_positive(np.asarray(self.matrix[:, ids] @ values.astype(np.float32)).ravel(), self.pids, k)

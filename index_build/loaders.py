@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from gaokerena_rag.documents import Document
+from gaokerena_rag.documents import Document, consultation_text
 
 from .errors import CorpusError, ErrorPolicy
 
@@ -205,11 +205,6 @@ def _cell(record: Record, column: str | None, file: str, row: int, required: boo
     raise CorpusError(file, row, column, f"expected a string, got {type(value).__name__} {str(value)[:40]!r}")
 
 
-def qa_text(question: str, answer: str) -> str:
-    """One consultation: the patient's question, then the doctor's answer."""
-    return f"پرسش: {question}\n\nپاسخ: {answer}"
-
-
 def qa_title(question: str, words: int = 12) -> str:
     parts = question.split()
     return " ".join(parts[:words]) + (" …" if len(parts) > words else "")
@@ -227,7 +222,7 @@ def records_to_documents(records: Iterable[tuple[int, Record]], file: str, field
             if columns["question"] and columns["answer"] and not fields.text:
                 question = _cell(record, columns["question"], where, row, required=True)
                 answer = _cell(record, columns["answer"], where, row, required=True)
-                text, title = qa_text(question, answer), qa_title(question)
+                text, title = consultation_text(question, answer), qa_title(question)
                 meta = {"kind": "consultation"}
             else:
                 text = _cell(record, columns["text"], where, row, required=True)

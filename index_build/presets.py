@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from gaokerena_rag.documents import Document
+from gaokerena_rag.documents import Document, split_consultation
 
 from .errors import CorpusError, ErrorPolicy
 from .loaders import FieldMap, read_records, records_to_documents
@@ -52,7 +52,7 @@ def _mf3qa_file(file: Path, source: str, policy: ErrorPolicy) -> Iterator[tuple[
     fields = FieldMap(question="Question", answer="Answer", default_source=source)
     inner = ErrorPolicy("skip")  # the split definition drops empty answers; other errors go to `policy`
     for where, row, doc in records_to_documents(read_records(file), str(file), fields, inner):
-        question = doc.text.split("\n\nپاسخ: ", 1)[0].removeprefix("پرسش: ")
+        question, _answer = split_consultation(doc.text)
         yield where, row, Document(text=doc.text, title=doc.title, source=doc.source or source,
                                    metadata={**doc.metadata, "question": question})
     for err in inner.skipped:
@@ -84,6 +84,6 @@ def mf3qa_pairs(folder: str | Path, split: str = "train") -> list[tuple[str, str
     """(question, answer, source) of an MF3QA split: what benchmarks and training read."""
     out = []
     for _f, _r, doc in iter_mf3qa(folder, split, ErrorPolicy("skip")):
-        answer = doc.text.split("\n\nپاسخ: ", 1)[1]
-        out.append((doc.metadata["question"], answer, doc.source))
+        question, answer = split_consultation(doc.text)
+        out.append((question, answer, doc.source))
     return out

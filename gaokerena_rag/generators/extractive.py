@@ -11,7 +11,6 @@ from a source are the fixed Persian framing phrases.
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import numpy as np
 from ..chunking import split_sentences
 from ..documents import Source
 from ..normalize import PersianTokenizer, strip_courtesies
+from ..tfidf_store import cosine, tfidf_vector
 
 FRAMING = "بر پایه‌ی منابع یافت‌شده:"
 _CHAR4 = PersianTokenizer(ngram=4)
@@ -32,19 +32,8 @@ class Candidate:
     n: int
     position: int
     text: str
-    grams: Counter
+    vector: dict[str, float]  # normalized TF-IDF over character 4-grams
     score: float = 0.0
-
-
-def _cosine(a: Counter, b: Counter, idf: Callable[[str], float]) -> float:
-    if not a or not b:
-        return 0.0
-    wa = {t: (1 + math.log(c)) * idf(t) for t, c in a.items()}
-    wb = {t: (1 + math.log(c)) * idf(t) for t, c in b.items()}
-    dot = sum(v * wb[t] for t, v in wa.items() if t in wb)
-    na = math.sqrt(sum(v * v for v in wa.values()))
-    nb = math.sqrt(sum(v * v for v in wb.values()))
-    return dot / (na * nb) if na and nb else 0.0
 
 
 class ExtractiveGenerator:
@@ -67,15 +56,15 @@ class ExtractiveGenerator:
         self.dense_weight = dense_weight
 
     def candidates(self, question: str, sources: Sequence[Source]) -> list[Candidate]:
-        q = Counter(_CHAR4(strip_courtesies(question)))
+        q = tfidf_vector(Counter(_CHAR4(strip_courtesies(question))), self.idf)
         out = []
         for src in sources[: self.max_sources]:
             for i, sentence in enumerate(split_sentences(src.answer_text)):
                 text = re.sub(r"\s+", " ", sentence).strip()
                 if len(strip_courtesies(text).split()) < self.min_words:
                     continue  # fragments and greetings are not answers
-                cand = Candidate(src.n, i, text, Counter(_CHAR4(text)))
-                cand.score = _cosine(q, cand.grams, self.idf) + self.rank_prior / src.n
+                cand = Candidate(src.n, i, text, tfidf_vector(Counter(_CHAR4(text)), self.idf))
+                cand.score = cosine(q, cand.vector) + self.rank_prior / src.n
                 out.append(cand)
         if self.embed is not None and out:
             top = sorted(out, key=lambda c: -c.score)[: 3 * self.max_sentences]
@@ -90,7 +79,7 @@ class ExtractiveGenerator:
         pool = sorted(cands, key=lambda c: -c.score)
         while pool and len(chosen) < self.max_sentences:
             def mmr(c: Candidate) -> float:
-                redundancy = max((_cosine(c.grams, s.grams, self.idf) for s in chosen), default=0.0)
+                redundancy = max((cosine(c.vector, s.vector) for s in chosen), default=0.0)
                 return self.mmr_lambda * c.score - (1 - self.mmr_lambda) * redundancy
 
             best = max(pool, key=mmr)
@@ -98,7 +87,7 @@ class ExtractiveGenerator:
             n_words = len(best.text.split())
             if chosen and words + n_words > self.max_words:
                 continue
-            if any(_cosine(best.grams, s.grams, self.idf) > 0.8 for s in chosen):
+            if any(cosine(best.vector, s.vector) > 0.8 for s in chosen):
                 continue  # a near-repeat of a chosen sentence
             chosen.append(best)
             words += n_words
