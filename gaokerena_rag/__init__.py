@@ -1,6 +1,7 @@
 """gaokerena-rag: an offline-first, retrieval-augmented clinical assistant for Persian medicine.
 
-The knowledge layer: ``HybridRetriever.from_index(path).retrieve(question)``.
+Answers: ``GaokerenaAssistant.from_index(path).ask(question)`` (Persian, with numbered,
+checked sources). The knowledge layer: ``HybridRetriever.from_index(path).retrieve(question)``.
 Heavy parts (embedders, FAISS) load on first use, so ``import gaokerena_rag`` stays fast.
 """
 
@@ -10,10 +11,11 @@ from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-__all__ = ["Document", "Passage", "HybridRetriever", "RetrievalConfig", "RetrievedPassage", "IndexSettings",
+__all__ = ["GaokerenaAssistant", "Answer", "AssistantConfig", "Document", "Passage", "HybridRetriever", "RetrievalConfig", "RetrievedPassage", "IndexSettings",
            "normalize", "PersianTokenizer", "load_embedder", "__version__"]
 
 _LAZY = {
+    "GaokerenaAssistant": "assistant", "Answer": "assistant", "AssistantConfig": "config",
     "Document": "documents", "Passage": "documents",
     "HybridRetriever": "retrieval", "RetrievalConfig": "retrieval", "RetrievedPassage": "retrieval",
     "IndexSettings": "index", "normalize": "normalize", "PersianTokenizer": "normalize",
@@ -21,6 +23,8 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .assistant import Answer, GaokerenaAssistant
+    from .config import AssistantConfig
     from .documents import Document, Passage
     from .embedders import load_embedder
     from .index import IndexSettings

@@ -1,6 +1,8 @@
 """``GaokerenaAssistant``: grounded Persian answers with checked citations, and ``Answer``.
 
-The way of one question: red flags → retrieve → abstain if the evidence is thin →
+The way of one question: red flags (phrase rules, then the semantic classifier, whose
+hit alone is dropped when the question is off the sources' domain) → retrieve → the
+emergency notice first → abstain if the evidence is thin →
 generate (streamed, citations to non-sources dropped sentence by sentence) →
 check every sentence against the sources it cites → ``Answer``. Every step is
 timed. Nothing here touches the network unless the configured generator is a
@@ -21,7 +23,7 @@ from .documents import Source
 from .generators import Generator, load_generator
 from .generators.extractive import FRAMING
 from .retrieval import HybridRetriever, RetrievedPassage
-from .safety import PHYSICIAN_NOTICE, RedFlagDetector, emergency_notice, suicide_notice
+from .safety import PHYSICIAN_NOTICE, RedFlagDetector, RedFlags, emergency_notice, suicide_notice
 from .tfidf_store import TfidfSide
 
 ABSTAIN_TEXT = ("منبع معتبری که به این پرسش پاسخ دهد پیدا نشد، پس پاسخی نمی‌سازم. "
@@ -105,18 +107,21 @@ class GaokerenaAssistant:
         if not isinstance(question, str) or not question.strip():
             raise ValueError("the question is empty")
         flags = self.red_flags.detect(question)
-        notice = None
-        if flags.emergency:
-            notice = (suicide_notice(cfg.emergency_number, cfg.suicide_helpline) if "suicide" in flags.categories
-                      else emergency_notice(cfg.emergency_number))
-            yield notice + "\n\n"
         timings["safety_s"] = time.perf_counter() - t0
 
         t1 = time.perf_counter()
         results = self.retriever.retrieve(question, k or cfg.k)
         sources = [to_source(i, r) for i, r in enumerate(results, start=1)]
         timings["retrieve_s"] = time.perf_counter() - t1
-        evidence = max((r.scores.get("char4", 0.0) for r in results), default=0.0)
+        evidence = max((r.scores.get(cfg.evidence_signal, 0.0) for r in results), default=0.0)
+        if flags.semantic_only and evidence < cfg.min_evidence:
+            # the classifier alone is not trusted on a question the medical sources do not cover
+            flags = RedFlags()
+        notice = None
+        if flags.emergency:
+            notice = (suicide_notice(cfg.emergency_number, cfg.suicide_helpline) if "suicide" in flags.categories
+                      else emergency_notice(cfg.emergency_number))
+            yield notice + "\n\n"
 
         base = dict(question=question, sources=sources, emergency=notice,
                     emergency_categories=list(flags.categories), model=self.generator.name,
@@ -128,7 +133,7 @@ class GaokerenaAssistant:
             timings["total_s"] = time.perf_counter() - t0
             text = "\n\n".join(x for x in (notice, body, PHYSICIAN_NOTICE) if x)
             yield Answer(text=text, citations=[], grounding=1.0, abstained=True,
-                         abstain_reason=f"best evidence {evidence:.3f} < {cfg.min_evidence}", timings=timings, **base)
+                         abstain_reason=f"best {cfg.evidence_signal} score {evidence:.3f} < {cfg.min_evidence}", timings=timings, **base)
             return
 
         t2 = time.perf_counter()

@@ -79,20 +79,31 @@ def cmd_index_info(args) -> int:
     return 0
 
 
+def resolve_index(args) -> Path:
+    """``--index``, or the default MF3QA knowledge base (built on first use)."""
+    if args.index is not None:
+        return Path(args.index)
+    from index_build.default_kb import KnowledgeBase
+
+    kb = KnowledgeBase(data=args.data)
+    report = kb.ensure(progress=not args.quiet)
+    if report is not None:
+        print(f"built the default knowledge base at {kb.index_path}: {report.summary()}", file=sys.stderr)
+    return kb.index_path
+
+
+def _index_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index", help="index folder (default: the MF3QA knowledge base, built on first use)")
+    p.add_argument("--data", default="../shared/data/mf3qa", help="MF3QA folder for the default knowledge base")
+    p.add_argument("--threads", type=int, help="embedding threads for queries (default: 2, or 1 on one core)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
 def _open_retriever(args):
     from gaokerena_rag.retrieval import HybridRetriever, RetrievalConfig
 
-    index = args.index
-    if index is None:
-        from index_build.default_kb import KnowledgeBase
-
-        kb = KnowledgeBase(data=args.data)
-        report = kb.ensure(progress=not args.quiet)
-        if report is not None:
-            print(f"built the default knowledge base at {kb.index_path}: {report.summary()}", file=sys.stderr)
-        index = kb.index_path
     config = RetrievalConfig(k=args.k, mode=args.mode)
-    return HybridRetriever.from_index(index, config=config, threads=args.threads)
+    return HybridRetriever.from_index(resolve_index(args), config=config, threads=args.threads)
 
 
 def cmd_retrieve(args) -> int:
@@ -174,16 +185,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("retrieve", help="find the passages for a question")
     r.add_argument("question", nargs="?")
-    r.add_argument("--index", help="index folder (default: the MF3QA knowledge base, built on first use)")
-    r.add_argument("--data", default="../shared/data/mf3qa", help="MF3QA folder for the default knowledge base")
+    _index_args(r)
     r.add_argument("--k", type=int, default=10)
     r.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
-    r.add_argument("--threads", type=int, help="embedding threads for queries (default: 2, or 1 on one core)")
     r.add_argument("--json", action="store_true")
     r.add_argument("--queries", help="batch mode: JSONL of {id, query}")
     r.add_argument("--out", help="batch mode: JSONL output")
-    r.add_argument("--quiet", action="store_true")
     r.set_defaults(func=cmd_retrieve)
+
+    from gaokerena_rag import console
+
+    console.add_commands(sub, _index_args)
     return parser
 
 
@@ -196,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except (CorpusError, IndexError_, FileNotFoundError) as exc:
+    except (CorpusError, IndexError_, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -26,6 +26,19 @@ SYSTEM_PROMPT = (
 _TAG = re.compile(r"</?\s*(source|system|user|assistant|instructions?)\b[^>]*>", re.IGNORECASE)
 
 
+_INSTRUCTION = re.compile(
+    r"(ignore|disregard|forget)\s+(all\s+|the\s+|any\s+)?(previous|above|prior|earlier)\s+(instructions|rules|prompts?)"
+    r"|you\s+are\s+now|new\s+instructions|(^|\s)(system|assistant)\s*:"
+    r"|(دستور|قاعده|قواعد|قوانین|دستورالعمل)\S*\s+(قبلی|بالا|پیشین)\S*\s+(را\s+|رو\s+)?نادیده"
+    r"|نادیده\s+بگیر|از\s+این\s+پس\s+تو|(^|\s)(سیستم|دستیار)\s*:", re.IGNORECASE)
+
+
+def looks_like_instruction(text: str) -> bool:
+    """A sentence that speaks to the assistant («قواعد قبلی را نادیده بگیر», "ignore previous
+    instructions") rather than about medicine: never quoted as part of an answer."""
+    return bool(_INSTRUCTION.search(text))
+
+
 def neutralize(text: str) -> str:
     """Make tag-like text inside a passage inert (``<source>`` → ``‹source›``)."""
     return _TAG.sub(lambda m: "‹" + m.group(0)[1:-1] + "›", text)

@@ -140,6 +140,11 @@ class RedFlags:
     def emergency(self) -> bool:
         return bool(self.categories)
 
+    @property
+    def semantic_only(self) -> bool:
+        """Found by the classifier alone (no phrase rule fired)."""
+        return bool(self.matches) and all(m.startswith("semantic:") for m in self.matches)
+
 
 def red_flags(question: str) -> RedFlags:
     """Detect emergencies described in a Persian question."""

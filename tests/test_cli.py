@@ -94,3 +94,26 @@ def test_default_knowledge_base_built_once(tmp_path):
     assert "built the default knowledge base" in first.stderr and "بچه‌ام تب دارد" in first.stdout
     second = run("retrieve", "قند خون", "--data", str(folder), "--k", "1", "--quiet", env=env)
     assert "built" not in second.stderr and "متفورمین" in second.stdout
+
+
+def test_ask_prints_a_cited_answer_and_json(built_index):
+    question = "سلام دکتر قند خونم بالاست متفورمین بخورم؟"
+    out = run("ask", question, "--index", str(built_index)).stdout
+    assert "[1]" in out and "منابع:" in out and "دیابت نوع دو" in out and "نمی‌گیرد" in out
+    data = json.loads(run("ask", question, "--index", str(built_index), "--json", "--k", "3").stdout)
+    assert len(data["sources"]) == 3 and data["sources"][0]["doc_id"] == "diabetes" and data["grounding"] == 1.0
+    streamed = run("ask", "درد شدید قفسه سینه دارم", "--index", str(built_index), "--stream").stdout
+    assert streamed.lstrip().startswith("⚠️") and "115" in streamed.splitlines()[0]
+
+
+def test_ask_rejects_options_of_another_backend(built_index):
+    proc = run("ask", "قند خون", "--index", str(built_index), "--base-url", "http://127.0.0.1:1/v1", check=False)
+    assert proc.returncode == 1 and "--base-url does not apply to the extractive backend" in proc.stderr
+
+
+def test_chat_keeps_going_until_an_empty_line(built_index):
+    cmd = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "gaokerena_rag.cli"]
+    proc = subprocess.run(cmd + ["chat", "--index", str(built_index)], capture_output=True, text=True,
+                          input="قند خونم بالاست\nبچم تب داره ۳۹ درجه\n\n", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("منابع:") == 2 and "استامینوفن" in proc.stdout

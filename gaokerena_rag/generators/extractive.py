@@ -6,7 +6,8 @@ character-4-gram TF-IDF cosine (the index's lexical signal) plus a prior from th
 source's rank, optionally re-scored with the embedder; sentences are then chosen
 by maximal marginal relevance (no near-repeats) within a word budget. Every
 sentence carries the number of the source it came from; the only words not taken
-from a source are the fixed Persian framing phrases.
+from a source are the fixed Persian framing phrases. A sentence that speaks to an
+assistant (a planted instruction) is never quoted.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import numpy as np
 
 from ..chunking import split_sentences
 from ..documents import Source
-from ..normalize import PersianTokenizer, strip_courtesies
+from ..normalize import PersianTokenizer, normalize, strip_courtesies
+from ..prompts import looks_like_instruction
 from ..tfidf_store import cosine, tfidf_vector
 
 FRAMING = "بر پایه‌ی منابع یافت‌شده:"
@@ -63,6 +65,8 @@ class ExtractiveGenerator:
                 text = re.sub(r"\s+", " ", sentence).strip()
                 if len(strip_courtesies(text).split()) < self.min_words:
                     continue  # fragments and greetings are not answers
+                if looks_like_instruction(normalize(text)):
+                    continue  # text addressed to an assistant is data, never part of an answer
                 cand = Candidate(src.n, i, text, tfidf_vector(Counter(_CHAR4(text)), self.idf))
                 cand.score = cosine(q, cand.vector) + self.rank_prior / src.n
                 out.append(cand)

@@ -1,0 +1,218 @@
+"""Answers on MF3QA dev: calibration of abstention and citation support, quality, grounding, latency.
+
+Index: the default knowledge base (MF3QA train consultations only; no dev answer is in it).
+Dev questions are split in halves: the first half (with the first half of the written
+non-medical questions, ``training/data/out_of_domain_fa.json``) calibrates, the second
+half (with the other non-medical half) is reported.
+
+* Abstention: for each evidence signal (best dense cosine, best char-4-gram TF-IDF cosine
+  among the sources), the threshold that abstains on ``--dev-abstain`` of calibration dev
+  questions; the signal that then abstains on most calibration non-medical questions is kept.
+* Citation support: sentences of dev doctor answers checked against the top train
+  consultation retrieved for the same question (on topic, another doctor): the lexical and
+  semantic thresholds are set so that at most ``--false-support`` of them count as supported.
+* Reported half: token-F1 and ROUGE-L against the doctor's answer for the extractive
+  answer and for retrieval only (the top source's answer part), citation validity,
+  grounding, abstention, red-flag share, and end-to-end ``ask`` latency p50/p95.
+
+    python benchmarks/mf3qa_answers.py [--data ../shared/data/mf3qa] [--n 1000]
+
+Writes the ``answers`` section of BENCHMARKS.md and prints the calibrated settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from benchmarks.common import machine, percentile, table, write_section  # noqa: E402
+from gaokerena_rag import citations  # noqa: E402
+from gaokerena_rag.assistant import GaokerenaAssistant  # noqa: E402
+from gaokerena_rag.chunking import split_sentences  # noqa: E402
+from gaokerena_rag.citations import CITATION, SupportThresholds, lexical_support  # noqa: E402
+from gaokerena_rag.config import AssistantConfig  # noqa: E402
+from gaokerena_rag.generators.extractive import FRAMING  # noqa: E402
+from gaokerena_rag.normalize import PersianTokenizer, normalize  # noqa: E402
+from gaokerena_rag.safety import PHYSICIAN_NOTICE  # noqa: E402
+from index_build.default_kb import KnowledgeBase  # noqa: E402
+from index_build.presets import mf3qa_pairs  # noqa: E402
+
+SIGNALS = ("dense", "char4")
+
+
+def tokens(text: str) -> list[str]:
+    return re.findall(r"\w+", normalize(CITATION.sub(" ", text)))
+
+
+def token_f1(pred: str, ref: str) -> float:
+    p, r = tokens(pred), tokens(ref)
+    common = sum((Counter(p) & Counter(r)).values())
+    if not p or not r or not common:
+        return 0.0
+    precision, recall = common / len(p), common / len(r)
+    return 2 * precision * recall / (precision + recall)
+
+
+def rouge_l(pred: str, ref: str) -> float:
+    p, r = tokens(pred), tokens(ref)
+    if not p or not r:
+        return 0.0
+    prev = [0] * (len(r) + 1)
+    for a in p:
+        cur = [0]
+        for j, b in enumerate(r):
+            cur.append(prev[j] + 1 if a == b else max(prev[j + 1], cur[j]))
+        prev = cur
+    lcs = prev[-1]
+    if not lcs:
+        return 0.0
+    precision, recall = lcs / len(p), lcs / len(r)
+    return 2 * precision * recall / (precision + recall)
+
+
+def answer_body(text: str, notice: str | None) -> str:
+    for fixed in (notice, PHYSICIAN_NOTICE, FRAMING):
+        if fixed:
+            text = text.replace(fixed, " ")
+    return text
+
+
+def evidence(results, signal: str) -> float:
+    return max((r.scores.get(signal, 0.0) for r in results), default=0.0)
+
+
+def calibrate_abstention(assistant, dev_q, ood_q, rate: float) -> tuple[str, float, dict]:
+    dev_res = assistant.retriever.retrieve_many(dev_q, assistant.config.k)
+    ood_res = assistant.retriever.retrieve_many(ood_q, assistant.config.k)
+    found = {}
+    for signal in SIGNALS:
+        dev_ev = np.array([evidence(r, signal) for r in dev_res])
+        ood_ev = np.array([evidence(r, signal) for r in ood_res])
+        threshold = float(np.quantile(dev_ev, rate))
+        found[signal] = (threshold, float((ood_ev < threshold).mean()))
+    best = max(SIGNALS, key=lambda s: found[s][1])
+    return best, found[best][0], found
+
+
+def calibrate_support(assistant, dev_pairs, false_support: float) -> tuple[SupportThresholds, dict]:
+    tok = PersianTokenizer(affixes="none")
+    dev_pairs = dev_pairs[:300]  # embedding whole consultations is the slow part
+    sentences, passages = [], []
+    results = assistant.retriever.retrieve_many([q for q, _a, _s in dev_pairs], 1)
+    for (_q, answer, _s), res in zip(dev_pairs, results):
+        if not res:
+            continue
+        for sentence in split_sentences(answer):
+            if len(sentence.split()) >= 5:
+                sentences.append(sentence)
+                passages.append(res[0].text)
+    lexical = np.array([lexical_support(s, p, tok) for s, p in zip(sentences, passages)])
+    embed = assistant.retriever.embedder.embed_passages
+    unique = list(dict.fromkeys(passages))
+    pv = dict(zip(unique, embed(unique)))
+    sv = embed(sentences)
+    semantic = np.array([float(v @ pv[p]) for v, p in zip(sv, passages)])
+    lex_t = float(np.quantile(lexical, 1 - false_support))
+    sem_t = float(np.quantile(semantic, 1 - false_support))
+    both = float(((lexical >= lex_t) | (semantic >= sem_t)).mean())
+    return SupportThresholds(lexical=round(lex_t, 3), semantic=round(sem_t, 3)), {
+        "pairs": len(sentences), "either_supported": both}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", default=str(ROOT.parent / "shared/data/mf3qa"))
+    ap.add_argument("--n", type=int, default=1000, help="dev questions per half")
+    ap.add_argument("--dev-abstain", type=float, default=0.03)
+    ap.add_argument("--false-support", type=float, default=0.05)
+    args = ap.parse_args()
+
+    kb = KnowledgeBase(data=args.data)
+    kb.ensure(progress=False)
+    dev = mf3qa_pairs(args.data, "dev")
+    half = len(dev) // 2
+    calib, report = dev[:half][: args.n], dev[half:][: args.n]
+    ood = json.loads((ROOT / "training/data/out_of_domain_fa.json").read_text("utf-8"))["questions"]
+    ood_calib, ood_report = ood[: len(ood) // 2], ood[len(ood) // 2:]
+
+    assistant = GaokerenaAssistant.from_index(kb.index_path)
+    signal, threshold, per_signal = calibrate_abstention(
+        assistant, [q for q, _a, _s in calib], ood_calib, args.dev_abstain)
+    support, support_info = calibrate_support(assistant, calib, args.false_support)
+    config = replace(assistant.config, evidence_signal=signal, min_evidence=round(threshold, 4), support=support)
+    assistant = GaokerenaAssistant(assistant.retriever, config=config)
+
+    for q in ood_calib[:3]:  # warm caches and the engine
+        assistant.ask(q)
+    rows, times = [], []
+    f1_x, rl_x, f1_r, rl_r, grounding = [], [], [], [], []
+    printed = in_range = removed = abstained = flagged = 0
+    for q, ref, _s in report:
+        t = time.perf_counter()
+        ans = assistant.ask(q)
+        times.append(time.perf_counter() - t)
+        flagged += bool(ans.emergency)
+        numbers = citations.parse_citations(ans.text)
+        printed += len(CITATION.findall(ans.text))
+        in_range += sum(1 <= n <= len(ans.sources) for n in numbers) == len(numbers)
+        removed += ans.removed_citations
+        top = ans.sources[0].answer_text if ans.sources else ""
+        f1_r.append(token_f1(top, ref))
+        rl_r.append(rouge_l(top, ref))
+        if ans.abstained:
+            abstained += 1
+            continue
+        body = answer_body(ans.text, ans.emergency)
+        f1_x.append(token_f1(body, ref))
+        rl_x.append(rouge_l(body, ref))
+        grounding.append(ans.grounding)
+    ood_abstain = sum(assistant.ask(q).abstained for q in ood_report) / len(ood_report)
+    n = len(report)
+    rows = [("extractive (default)", float(np.mean(f1_x)), float(np.mean(rl_x)), len(f1_x)),
+            ("retrieval only (top source's answer)", float(np.mean(f1_r)), float(np.mean(rl_r)), n)]
+    body = [
+        "## Answers on MF3QA dev (index: train consultations only)",
+        "",
+        f"Machine: {machine()}. Written by `benchmarks/mf3qa_answers.py`. Knowledge base: "
+        f"{kb.index_path.name} (MF3QA train, 18,225 consultations). Reported: dev questions {half + 1}–{half + n}; "
+        f"calibrated on dev 1–{len(calib)} and the first {len(ood_calib)} written non-medical questions.",
+        "",
+        table(rows, ["answer", "token-F1", "ROUGE-L", "questions scored"]),
+        "",
+        f"- Abstention: signal `{signal}`, threshold {threshold:.4f} (abstains on {args.dev_abstain:.0%} of calibration dev). "
+        + "; ".join(f"`{s}` at its threshold {t:.4f} would abstain on {o:.0%} of calibration non-medical questions"
+                    for s, (t, o) in per_signal.items())
+        + f". Reported half: abstained on {abstained / n:.3f} of dev questions and {ood_abstain:.3f} of the "
+        f"other {len(ood_report)} non-medical questions.",
+        f"- Citation support thresholds: lexical {support.lexical}, semantic {support.semantic} (at most "
+        f"{args.false_support:.0%} of {support_info['pairs']} dev answer sentences count as supported by the top "
+        f"train consultation for the same question, on topic but another doctor's words; either test passes "
+        f"{support_info['either_supported']:.3f} of them).",
+        f"- Citations printed: {printed}; answers with every citation in range: {in_range}/{n}; out-of-range "
+        f"citations removed: {removed}.",
+        f"- Grounding of extractive answers: mean {np.mean(grounding):.3f}, min {np.min(grounding):.3f}.",
+        f"- Emergency notice shown on {flagged / n:.3f} of dev questions.",
+        f"- `ask` end to end (red flags, retrieval, generation, citation check), one at a time: "
+        f"p50 {1000 * percentile(times, 50):.0f} ms, p95 {1000 * percentile(times, 95):.0f} ms.",
+    ]
+    write_section("answers", "\n".join(body))
+    print("\n".join(body))
+    print(json.dumps({"evidence_signal": signal, "min_evidence": round(threshold, 4),
+                      "support": {"lexical": support.lexical, "semantic": support.semantic}}))
+
+
+if __name__ == "__main__":
+    main()

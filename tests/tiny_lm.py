@@ -1,0 +1,67 @@
+"""A tiny Cohere-architecture causal LM (the model class of aya-expanse-8b) and a byte-level
+BPE tokenizer trained on Persian text the tests write, saved as a Hugging Face folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+CHAT_TEMPLATE = (
+    "{{ bos_token }}{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}<|end|>{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
+SPECIAL = ["<pad>", "<bos>", "<eos>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>"]
+
+
+def build_tiny_cohere(out: Path, texts: list[str], seed: int = 0) -> Path:
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import CohereConfig, CohereForCausalLM, PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=600, special_tokens=SPECIAL,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(texts * 3, trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<bos>", eos_token="<eos>", pad_token="<pad>",
+                                   additional_special_tokens=SPECIAL[3:])
+    fast.chat_template = CHAT_TEMPLATE
+    torch.manual_seed(seed)
+    config = CohereConfig(vocab_size=len(fast), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                          num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=4096,
+                          pad_token_id=fast.pad_token_id, bos_token_id=fast.bos_token_id,
+                          eos_token_id=fast.eos_token_id)
+    model = CohereForCausalLM(config)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    fast.save_pretrained(out)
+    return out
+
+
+def teach(folder: Path, conversations: list[list[dict]], answer: str, steps: int = 150, lr: float = 1e-2) -> Path:
+    """Train the tiny model until, after any of these chats, greedy decoding writes ``answer``."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForCausalLM.from_pretrained(folder)
+    target = tok(answer + tok.eos_token, add_special_tokens=False, return_tensors="pt").input_ids[0]
+    batches = []
+    for messages in conversations:
+        prompt = tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
+                                         return_dict=True)["input_ids"][0]
+        ids = torch.cat([prompt, target])
+        labels = ids.clone()
+        labels[: len(prompt)] = -100
+        batches.append((ids[None], labels[None]))
+    optim = torch.optim.AdamW(model.parameters(), lr=lr)
+    model.train()
+    for step in range(steps):
+        ids, labels = batches[step % len(batches)]
+        loss = model(input_ids=ids, labels=labels).loss
+        loss.backward()
+        optim.step()
+        optim.zero_grad()
+    model.eval()
+    model.save_pretrained(folder)
+    return folder
