@@ -26,6 +26,8 @@ from ..prompts import looks_like_instruction
 from ..tfidf_store import cosine, tfidf_vector
 
 FRAMING = "بر پایه‌ی منابع یافت‌شده:"
+# a doctor's sign-off or thanks is not an answer («با تشکر دکتر …», «موفق باشید»)
+_SIGN_OFF = re.compile(r"(با\s*تشکر|با\s*آرزوی|موفق\s*باشید|سلامت\s*باشید|^دکتر\s|متخصص\s+\S+\s+و\s+\S+\s*$)")
 _CHAR4 = PersianTokenizer(ngram=4)
 
 
@@ -65,6 +67,8 @@ class ExtractiveGenerator:
                 text = re.sub(r"\s+", " ", sentence).strip()
                 if len(strip_courtesies(text).split()) < self.min_words:
                     continue  # fragments and greetings are not answers
+                if text.endswith(("؟", "?")) or _SIGN_OFF.search(text):
+                    continue  # questions back to the patient and sign-offs are not answers
                 if looks_like_instruction(normalize(text)):
                     continue  # text addressed to an assistant is data, never part of an answer
                 cand = Candidate(src.n, i, text, tfidf_vector(Counter(_CHAR4(text)), self.idf))
