@@ -157,7 +157,7 @@ def main() -> None:
 
     for q in ood_calib[:3]:  # warm caches and the engine
         assistant.ask(q)
-    rows, times = [], []
+    times = []
     f1_x, rl_x, f1_r, rl_r, grounding = [], [], [], [], []
     printed = in_range = removed = abstained = flagged = 0
     for q, ref, _s in report:

@@ -77,14 +77,8 @@ class GaokerenaAssistant:
         return cls(retriever, generator, config)
 
     def _default_generator(self) -> Generator:
-        gen_cfg = self.config.generator
-        if gen_cfg.backend == "extractive":
-            from .generators.extractive import ExtractiveGenerator
-
-            side = self.retriever.files.lexical.get("char4")
-            idf = side.idf_of if isinstance(side, TfidfSide) else None
-            return ExtractiveGenerator(idf=idf, **gen_cfg.extractive)
-        return load_generator(gen_cfg)
+        side = self.retriever.files.lexical.get("char4")
+        return load_generator(self.config.generator, idf=side.idf_of if isinstance(side, TfidfSide) else None)
 
     def retrieve(self, question: str, k: int | None = None) -> list[Source]:
         results = self.retriever.retrieve(question, k or self.config.k)
@@ -106,11 +100,16 @@ class GaokerenaAssistant:
         t0 = time.perf_counter()
         if not isinstance(question, str) or not question.strip():
             raise ValueError("the question is empty")
-        flags = self.red_flags.detect(question)
+        vector = None
+        if self.retriever.embedder is not None and self.retriever.embedder is self.red_flags.embedder \
+                and self.retriever.config.strip_courtesies and self.retriever.config.active("dense") > 0:
+            # one query embedding (of the question without courtesies) serves both
+            vector = self.retriever.embedder.embed_queries([self.retriever.dense_query_text(question)])[0]
+        flags = self.red_flags.detect(question, vector)
         timings["safety_s"] = time.perf_counter() - t0
 
         t1 = time.perf_counter()
-        results = self.retriever.retrieve(question, k or cfg.k)
+        results = self.retriever.retrieve(question, k or cfg.k, vector)
         sources = [to_source(i, r) for i, r in enumerate(results, start=1)]
         timings["retrieve_s"] = time.perf_counter() - t1
         evidence = max((r.scores.get(cfg.evidence_signal, 0.0) for r in results), default=0.0)

@@ -48,13 +48,14 @@ def build_config(args) -> AssistantConfig:
     if args.backend:
         gen.backend = args.backend
     options = {"transformers": gen.transformers, "openai": gen.openai}.get(gen.backend)
-    given = {"model": args.model, "adapters": args.adapter or None, "base_url": args.base_url, "device": args.device}
+    given = {"--model": ("model", args.model), "--adapter": ("adapters", args.adapter or None),
+             "--base-url": ("base_url", args.base_url), "--device": ("device", args.device)}
     allowed = {"transformers": {"model", "adapters", "device"}, "openai": {"model", "base_url"}}.get(gen.backend, set())
-    for name, value in given.items():
+    for flag, (name, value) in given.items():
         if value is None:
             continue
         if name not in allowed:
-            raise ValueError(f"--{name.replace('_', '-').rstrip('s')} does not apply to the {gen.backend} backend")
+            raise ValueError(f"{flag} does not apply to the {gen.backend} backend")
         options[name] = value
     if args.k:
         config.k = args.k

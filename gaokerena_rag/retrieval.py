@@ -145,11 +145,19 @@ class HybridRetriever:
     def manifest(self) -> dict[str, Any]:
         return self.files.manifest
 
-    def retrieve(self, query: str, k: int | None = None) -> list[RetrievedPassage]:
-        return self.retrieve_many([query], k)[0]
+    def retrieve(self, query: str, k: int | None = None,
+                 query_vector: np.ndarray | None = None) -> list[RetrievedPassage]:
+        vectors = None if query_vector is None else query_vector[None]
+        return self.retrieve_many([query], k, vectors)[0]
 
-    def retrieve_many(self, queries: Sequence[str], k: int | None = None) -> list[list[RetrievedPassage]]:
-        """Retrieve for many queries at once (queries are embedded in one batch)."""
+    def dense_query_text(self, query: str) -> str:
+        """What the embedder sees of a query."""
+        return strip_courtesies(query) if self.config.strip_courtesies else query
+
+    def retrieve_many(self, queries: Sequence[str], k: int | None = None,
+                      query_vectors: np.ndarray | None = None) -> list[list[RetrievedPassage]]:
+        """Retrieve for many queries at once (queries are embedded in one batch, unless
+        ``query_vectors`` already holds their embeddings of ``dense_query_text``)."""
         cfg = self.config
         k = k or cfg.k
         depth = max(cfg.candidates, k)
@@ -158,8 +166,8 @@ class HybridRetriever:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         if cfg.active("dense") > 0 and queries:
-            dense_queries = [strip_courtesies(q) for q in queries] if cfg.strip_courtesies else queries
-            vectors = self.embedder.embed_queries(dense_queries)
+            vectors = (query_vectors if query_vectors is not None
+                       else self.embedder.embed_queries([self.dense_query_text(q) for q in queries]))
             timings["embed_s"] = time.perf_counter() - t0
             scores, pids = faiss_store.search(self.files.dense, vectors, depth)
             signals["dense"] = [(s[p >= 0], p[p >= 0]) for s, p in zip(scores, pids)]

@@ -16,7 +16,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .normalize import normalize
+import numpy as np
+
+from .normalize import normalize, strip_courtesies
 
 PHYSICIAN_NOTICE = "این پاسخ جای معاینه و نظر پزشک را نمی‌گیرد."
 
@@ -147,8 +149,11 @@ class RedFlags:
 
 
 def red_flags(question: str) -> RedFlags:
-    """Detect emergencies described in a Persian question."""
-    text = normalize(question)
+    """Detect emergencies described in a Persian question (the phrase rules)."""
+    return _rule_flags(normalize(question))
+
+
+def _rule_flags(text: str) -> RedFlags:
     found: dict[str, str] = {}
     for category, pattern in _COMPILED:
         if category in found:
@@ -197,16 +202,15 @@ class RedFlagDetector:
 
         return cls(None if classifier == "default" else RedFlagClassifier.load(classifier), embedder)
 
-    def detect(self, question: str) -> RedFlags:
-        found = red_flags(question)
-        if found.emergency or self.classifier is None:
-            return found
-        from .normalize import strip_courtesies
-
+    def detect(self, question: str, vector: np.ndarray | None = None) -> RedFlags:
+        """``vector``: the question's query embedding (without courtesies) by ``self.embedder``,
+        when the caller already has it."""
         text = normalize(question)
-        if not text.strip():
+        found = _rule_flags(text)
+        if found.emergency or self.classifier is None or not text.strip():
             return found
-        vector = self.embedder.embed_queries([strip_courtesies(question)])[0]
+        if vector is None:
+            vector = self.embedder.embed_queries([strip_courtesies(question)])[0]
         score = float(self.classifier.scores(vector[None])[0])
         if score <= self.classifier.threshold:
             return found

@@ -6,15 +6,20 @@ Heavy imports happen inside ``load_generator`` for the backend asked for.
 
 from __future__ import annotations
 
+from typing import Callable
+
 from .base import Generator, GeneratorConfig
 
 
-def load_generator(config: GeneratorConfig) -> Generator:
-    """Build the generator a config names; nothing falls back to another backend silently."""
+def load_generator(config: GeneratorConfig, idf: Callable[[str], float] | None = None) -> Generator:
+    """Build the generator a config names; nothing falls back to another backend silently.
+
+    ``idf``: the index's character-4-gram IDF, which the extractive generator scores with.
+    """
     if config.backend == "extractive":
         from .extractive import ExtractiveGenerator
 
-        return ExtractiveGenerator(**config.extractive)
+        return ExtractiveGenerator(idf=idf, **config.extractive)
     if config.backend == "transformers":
         from .hf import TransformersGenerator
 
