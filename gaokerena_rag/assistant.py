@@ -46,6 +46,7 @@ class Answer:
     emergency_categories: list[str] = field(default_factory=list)
     notice: str = PHYSICIAN_NOTICE
     removed_citations: int = 0
+    # seconds by step: embed_s (the one query embedding), safety_s, retrieve_s, generate_s, check_s, total_s
     timings: dict[str, float] = field(default_factory=dict)
     model: str = ""
     index: str = ""
@@ -56,7 +57,7 @@ class Answer:
 
 def to_source(n: int, r: RetrievedPassage) -> Source:
     return Source(n=n, doc_id=r.doc_id, passage_id=r.passage_id, title=r.title, source=r.source, url=r.url,
-                  passage=r.text, score=r.score)
+                  passage=r.text, score=r.score, scores=dict(r.scores))
 
 
 class GaokerenaAssistant:
@@ -105,8 +106,10 @@ class GaokerenaAssistant:
                 and self.retriever.config.strip_courtesies and self.retriever.config.active("dense") > 0:
             # one query embedding (of the question without courtesies) serves both
             vector = self.retriever.embedder.embed_queries([self.retriever.dense_query_text(question)])[0]
+            timings["embed_s"] = time.perf_counter() - t0
+        ts = time.perf_counter()
         flags = self.red_flags.detect(question, vector)
-        timings["safety_s"] = time.perf_counter() - t0
+        timings["safety_s"] = time.perf_counter() - ts
 
         t1 = time.perf_counter()
         results = self.retriever.retrieve(question, k or cfg.k, vector)

@@ -112,6 +112,21 @@ def lexical_support(sentence: str, passage: str, tokenizer: PersianTokenizer) ->
     return len(words & set(tokenizer(passage))) / len(words)
 
 
+_ONLY_MARKS = re.compile(r"[\s.؟?!؛;…\"'»)\]]*")
+
+
+def claim_sentences(text: str) -> list[str]:
+    """``split_sentences``, with a piece that holds only citations (``[2].`` after ``…و..``, or a
+    model's ``Sentence. [1]``) joined to the sentence before it, which is the one it cites for."""
+    out: list[str] = []
+    for piece in split_sentences(text):
+        if out and CITATION.search(piece) and _ONLY_MARKS.fullmatch(CITATION.sub("", piece)):
+            out[-1] += piece
+        else:
+            out.append(piece)
+    return out
+
+
 def check(text: str, passages: Sequence[str], *, framing: Sequence[str] = (),
           thresholds: SupportThresholds = SupportThresholds(),
           embed: Callable[[list[str]], np.ndarray] | None = None,
@@ -120,7 +135,7 @@ def check(text: str, passages: Sequence[str], *, framing: Sequence[str] = (),
     report = CitationReport(text="")
     pieces: list[str] = []
     pending: list[tuple[SentenceCheck, str]] = []
-    for raw in split_sentences(text):
+    for raw in claim_sentences(text):
         shown, removed = drop_invalid(raw, len(passages))
         report.removed += removed
         valid = parse_citations(shown)

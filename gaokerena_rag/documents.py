@@ -98,7 +98,8 @@ class Source:
     source: str
     url: str
     passage: str
-    score: float
+    score: float  # fused retrieval score
+    scores: dict[str, float] = field(default_factory=dict)  # raw score by signal (dense cosine, bm25, …)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

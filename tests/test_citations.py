@@ -60,3 +60,10 @@ def test_semantic_support_when_words_differ():
     report = check(text, PASSAGES, embed=embed)
     assert report.sentences[0].supported and report.sentences[0].support == 1.0
     assert not check("کاهش گلوکز سرم [3].", PASSAGES, embed=embed).sentences[0].supported
+
+
+def test_citation_after_the_closing_marks_belongs_to_its_sentence():
+    text = "متفورمین داروی خط اول دیابت نوع دو است. [1]\nورزش منظم به کنترل قند خون کمک می‌کند.. [2]..\n"
+    report = check(text, PASSAGES)
+    assert [s.cited for s in report.sentences] == [[1], [2]]
+    assert all(s.supported for s in report.sentences) and report.grounding == 1.0

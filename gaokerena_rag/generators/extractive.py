@@ -2,9 +2,13 @@
 
 Candidate sentences come from the doctor's part of each source (a consultation's
 question is never quoted as an answer). Each is scored against the question with
-character-4-gram TF-IDF cosine (the index's lexical signal) plus a prior from the
-source's rank, optionally re-scored with the embedder; sentences are then chosen
-by maximal marginal relevance (no near-repeats) within a word budget. Every
+the retriever's two signals: character-4-gram TF-IDF cosine between the question
+and the sentence (lexical), plus the dense cosine of the sentence's source with the
+question, relative to the best source's, and a prior from the source's rank.
+(Embedding each candidate sentence as well cost 100+ ms per answer on two cores and
+scored lower on MF3QA dev, so the dense signal is taken at the passage, where the
+retriever already computed it.) Sentences are then chosen by maximal marginal
+relevance (no near-repeats) within a word budget. Every
 sentence carries the number of the source it came from; the only words not taken
 from a source are the fixed Persian framing phrases. A sentence that speaks to an
 assistant (a planted instruction) is never quoted.
@@ -17,8 +21,6 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
-import numpy as np
-
 from ..chunking import split_sentences
 from ..documents import Source
 from ..normalize import PersianTokenizer, normalize, strip_courtesies
@@ -29,6 +31,7 @@ FRAMING = "بر پایه‌ی منابع یافت‌شده:"
 # a doctor's sign-off or thanks is not an answer («با تشکر دکتر …», «موفق باشید»)
 _SIGN_OFF = re.compile(r"(با\s*تشکر|با\s*آرزوی|موفق\s*باشید|سلامت\s*باشید|^دکتر\s|متخصص\s+\S+\s+و\s+\S+\s*$)")
 _CHAR4 = PersianTokenizer(ngram=4)
+_END_MARKS = re.compile(r"(.*?)([.؟?!؛;…]*)$", re.S)
 
 
 @dataclass
@@ -46,9 +49,10 @@ class ExtractiveGenerator:
     name = "extractive"
 
     def __init__(self, max_sentences: int = 4, max_words: int = 120, min_words: int = 4, mmr_lambda: float = 0.7,
-                 rank_prior: float = 0.15, max_sources: int = 5,
-                 idf: Callable[[str], float] | None = None,
-                 embed: Callable[[list[str]], np.ndarray] | None = None, dense_weight: float = 0.5):
+                 rank_prior: float = 0.3, dense_weight: float = 1.0, max_sources: int = 5,
+                 idf: Callable[[str], float] | None = None):
+        """``rank_prior`` and ``dense_weight`` were chosen on MF3QA dev questions 1–400 (the
+        calibration half of ``benchmarks/mf3qa_answers.py``)."""
         self.max_sentences = max_sentences
         self.max_words = max_words
         self.min_words = min_words
@@ -56,13 +60,15 @@ class ExtractiveGenerator:
         self.rank_prior = rank_prior
         self.max_sources = max_sources
         self.idf = idf or (lambda _t: 1.0)
-        self.embed = embed
         self.dense_weight = dense_weight
 
     def candidates(self, question: str, sources: Sequence[Source]) -> list[Candidate]:
         q = tfidf_vector(Counter(_CHAR4(strip_courtesies(question))), self.idf)
         out = []
-        for src in sources[: self.max_sources]:
+        sources = sources[: self.max_sources]
+        best_dense = max((s.scores.get("dense", 0.0) for s in sources), default=0.0)
+        for src in sources:
+            prior = self.rank_prior / src.n + self.dense_weight * (src.scores.get("dense", 0.0) - best_dense)
             for i, sentence in enumerate(split_sentences(src.answer_text)):
                 text = re.sub(r"\s+", " ", sentence).strip()
                 if len(strip_courtesies(text).split()) < self.min_words:
@@ -72,13 +78,8 @@ class ExtractiveGenerator:
                 if looks_like_instruction(normalize(text)):
                     continue  # text addressed to an assistant is data, never part of an answer
                 cand = Candidate(src.n, i, text, tfidf_vector(Counter(_CHAR4(text)), self.idf))
-                cand.score = cosine(q, cand.vector) + self.rank_prior / src.n
+                cand.score = cosine(q, cand.vector) + prior
                 out.append(cand)
-        if self.embed is not None and out:
-            top = sorted(out, key=lambda c: -c.score)[: 3 * self.max_sentences]
-            vectors = self.embed([strip_courtesies(question)] + [c.text for c in top])
-            for cand, vec in zip(top, vectors[1:]):
-                cand.score = (1 - self.dense_weight) * cand.score + self.dense_weight * float(vec @ vectors[0])
         return out
 
     def select(self, cands: list[Candidate]) -> list[Candidate]:
@@ -110,7 +111,6 @@ class ExtractiveGenerator:
         chosen.sort(key=lambda c: (c.n, c.position))
         yield FRAMING + "\n"
         for cand in chosen:
-            text = cand.text.rstrip()
-            end = text[-1] if text and text[-1] in ".؟?!؛" else "."
-            body = text[:-1].rstrip() if text and text[-1] in ".؟?!؛" else text
-            yield f"{body} [{cand.n}]{end}\n"
+            # the citation goes before the sentence's closing marks («… و.. [2]..», «… [1]!!»)
+            body, end = _END_MARKS.match(cand.text.rstrip()).groups()
+            yield f"{body.rstrip()} [{cand.n}]{end or '.'}\n"
