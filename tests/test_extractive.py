@@ -16,7 +16,7 @@ def source(n: int, text: str, dense: float = 0.85) -> Source:
 def test_citation_goes_before_closing_marks_and_each_sentence_is_checked_whole():
     sources = [
         source(1, "برای کنترل قند خون رژیم کم شیرینی، نان سفید، برنج و.. "
-                  "قند خون ناشتا را هر هفته اندازه بگیرید!! موفق باشید"),
+                  "قند خون ناشتا را هر هفته اندازه بگیرید!! موفق باشید\nسلام، وقت شما هم بخیر"),
         source(2, "در دیابت نوع دو ورزش منظم قند خون را پایین می‌آورد (مثل پیاده‌روی و....)\n"
                   "آیا دارویی مصرف می‌کنید؟"),
     ]
@@ -24,7 +24,8 @@ def test_citation_goes_before_closing_marks_and_each_sentence_is_checked_whole()
     lines = text.strip().split("\n")
     assert lines[0] == FRAMING
     assert "نان سفید، برنج و [1]..\n" in text and "اندازه بگیرید [1]!!" in text
-    assert "موفق باشید" not in text and "آیا دارویی" not in text  # sign-off and question back: not answers
+    for not_an_answer in ("موفق باشید", "آیا دارویی", "وقت شما"):  # sign-off, question back, greeting
+        assert not_an_answer not in text
     report = check(text, [s.passage for s in sources], framing=[FRAMING])
     claims = [s for s in report.sentences if s.claim]
     assert len(claims) == len(lines) - 1 == 3  # one checked sentence per quoted sentence

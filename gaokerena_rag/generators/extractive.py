@@ -31,6 +31,7 @@ FRAMING = "بر پایه‌ی منابع یافت‌شده:"
 # a doctor's sign-off or thanks is not an answer («با تشکر دکتر …», «موفق باشید»)
 _SIGN_OFF = re.compile(r"(با\s*تشکر|با\s*آرزوی|موفق\s*باشید|سلامت\s*باشید|^دکتر\s|متخصص\s+\S+\s+و\s+\S+\s*$)")
 _CHAR4 = PersianTokenizer(ngram=4)
+_CONTENT = PersianTokenizer(affixes="none")  # content words (stopwords out), as the citation checker counts them
 _END_MARKS = re.compile(r"(.*?)([.؟?!؛;…]*)$", re.S)
 
 
@@ -71,8 +72,8 @@ class ExtractiveGenerator:
             prior = self.rank_prior / src.n + self.dense_weight * (src.scores.get("dense", 0.0) - best_dense)
             for i, sentence in enumerate(split_sentences(src.answer_text)):
                 text = re.sub(r"\s+", " ", sentence).strip()
-                if len(strip_courtesies(text).split()) < self.min_words:
-                    continue  # fragments and greetings are not answers
+                if len(strip_courtesies(text).split()) < self.min_words or not _CONTENT(text):
+                    continue  # fragments and greetings («سلام، وقت شما هم بخیر») are not answers
                 if text.endswith(("؟", "?")) or _SIGN_OFF.search(text):
                     continue  # questions back to the patient and sign-offs are not answers
                 if looks_like_instruction(normalize(text)):
