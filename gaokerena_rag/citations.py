@@ -40,6 +40,15 @@ def parse_citations(text: str) -> list[int]:
     return out
 
 
+_END_MARKS = re.compile(r"(.*?)([.؟?!؛;…]*)$", re.S)
+
+
+def cite(sentence: str, numbers: Sequence[int]) -> str:
+    """``sentence`` with ``[n]`` placed before its closing marks («… و.. [2]..», «… [1]!!», «… [1].»)."""
+    body, end = _END_MARKS.match(sentence.rstrip()).groups()
+    return f"{body.rstrip()} {_format(numbers)}{end or '.'}"
+
+
 def _format(numbers: Sequence[int]) -> str:
     return "".join(f"[{n}]" for n in numbers)
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
 from ..chunking import split_sentences
+from ..citations import cite
 from ..documents import Source
 from ..normalize import PersianTokenizer, normalize, strip_courtesies
 from ..prompts import looks_like_instruction
@@ -32,7 +33,6 @@ FRAMING = "بر پایه‌ی منابع یافت‌شده:"
 _SIGN_OFF = re.compile(r"(با\s*تشکر|با\s*آرزوی|موفق\s*باشید|سلامت\s*باشید|^دکتر\s|متخصص\s+\S+\s+و\s+\S+\s*$)")
 _CHAR4 = PersianTokenizer(ngram=4)
 _CONTENT = PersianTokenizer(affixes="none")  # content words (stopwords out), as the citation checker counts them
-_END_MARKS = re.compile(r"(.*?)([.؟?!؛;…]*)$", re.S)
 
 
 @dataclass
@@ -112,6 +112,4 @@ class ExtractiveGenerator:
         chosen.sort(key=lambda c: (c.n, c.position))
         yield FRAMING + "\n"
         for cand in chosen:
-            # the citation goes before the sentence's closing marks («… و.. [2]..», «… [1]!!»)
-            body, end = _END_MARKS.match(cand.text.rstrip()).groups()
-            yield f"{body.rstrip()} [{cand.n}]{end or '.'}\n"
+            yield cite(cand.text, [cand.n]) + "\n"
