@@ -194,8 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_retrieve)
 
     from gaokerena_rag import console
+    from training.cli import add_commands as add_training
 
     console.add_commands(sub, _index_args)
+    add_training(sub)
     return parser
 
 

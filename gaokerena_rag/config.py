@@ -8,13 +8,14 @@ another model or to a network service silently: a backend is used only if named.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .citations import SupportThresholds
 from .generators.base import GeneratorConfig
 from .retrieval import RetrievalConfig
+from .typed_config import from_mapping, read_yaml
 
 
 @dataclass
@@ -40,28 +41,9 @@ class AssistantConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "AssistantConfig":
-        return _build(cls, data, "config")
+        return from_mapping(cls, data, "config")
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "AssistantConfig":
-        import yaml
+        return from_mapping(cls, read_yaml(path), str(path))
 
-        data = yaml.safe_load(Path(path).read_text("utf-8")) or {}
-        if not isinstance(data, dict):
-            raise ValueError(f"{path}: the config must be a mapping")
-        return _build(cls, data, str(path))
-
-
-def _build(cls, data: dict[str, Any], where: str):
-    known = {f.name: f for f in fields(cls)}
-    unknown = sorted(set(data) - set(known))
-    if unknown:
-        raise ValueError(f"{where}: unknown setting(s) {unknown} for {cls.__name__}; known: {sorted(known)}")
-    kwargs = {}
-    for name, value in data.items():
-        default = known[name].default_factory() if callable(known[name].default_factory) else None
-        if is_dataclass(default) and isinstance(value, dict):
-            kwargs[name] = _build(type(default), value, f"{where}.{name}")
-        else:
-            kwargs[name] = value
-    return cls(**kwargs)

@@ -22,14 +22,13 @@ from gaokerena_rag.embedders import default_cache_dir
 from gaokerena_rag.index import IndexSettings, MANIFEST, read_manifest
 
 from .builder import BuildReport, build_index, fingerprint
+from .presets import MF3QA_LOCAL, mf3qa_source
 
-DEFAULT_DATA = "../shared/data/mf3qa"
-HUB_DATASET = "hf:gaokerena/MF3QA"
 
 
 @dataclass(frozen=True)
 class KnowledgeBase:
-    data: str = DEFAULT_DATA
+    data: str = MF3QA_LOCAL
     path: Path | None = None
     settings: IndexSettings = IndexSettings(chunk_words=300, chunk_overlap=40, embed_max_words=40)
 
@@ -39,9 +38,7 @@ class KnowledgeBase:
 
     def source(self) -> tuple[str, str | None]:
         """(input, preset): the local MF3QA folder if it exists, else the hub dataset."""
-        if Path(self.data).is_dir():
-            return self.data, "mf3qa"
-        return HUB_DATASET, "hf-mf3qa"
+        return mf3qa_source(self.data)
 
     def is_current(self) -> bool:
         if not (self.index_path / MANIFEST).exists():

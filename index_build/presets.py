@@ -23,6 +23,8 @@ MF3QA_TRAIN_FILES = {"drhast_1.xlsx": "drhast.com", "drhast_2.xlsx": "drhast.com
                      "drhast_3.xlsx": "drhast.com", "niniban.xlsx": "niniban.com"}
 MF3QA_DEV_FILE = "dev.xlsx"
 MF3QA_FIELDS = FieldMap(question="Question", answer="Answer")
+MF3QA_LOCAL = "../shared/data/mf3qa"  # where this project's machines hold the published files
+MF3QA_HUB = "hf:gaokerena/MF3QA"
 
 
 @dataclass(frozen=True)
@@ -35,12 +37,26 @@ class Preset:
 
 
 PRESETS = {
-    "mf3qa": Preset("mf3qa", "MF3QA Excel folder as published (train split by default)", "../shared/data/mf3qa",
+    "mf3qa": Preset("mf3qa", "MF3QA Excel folder as published (train split by default)", MF3QA_LOCAL,
                     MF3QA_FIELDS, "train"),
-    "hf-mf3qa": Preset("hf-mf3qa", "MF3QA from the hub", "hf:gaokerena/MF3QA", FieldMap(), "train"),
+    "hf-mf3qa": Preset("hf-mf3qa", "MF3QA from the hub", MF3QA_HUB, FieldMap(), "train"),
     "hf-medical-corpus": Preset("hf-medical-corpus", "Gaokerena's Persian medical corpus from the hub",
                                 "hf:gaokerena/medical_corpus", FieldMap(), "train"),
 }
+
+
+def mf3qa_source(data: str | Path = MF3QA_LOCAL) -> tuple[str, str]:
+    """``(input, preset)`` for MF3QA: a local folder as published; the hub dataset for ``hf:`` ids,
+    or when the default local folder is absent (a machine outside this project)."""
+    text = str(data)
+    if text.startswith("hf:"):
+        return text, "hf-mf3qa"
+    if Path(text).is_dir():
+        return text, "mf3qa"
+    if text == MF3QA_LOCAL:
+        return MF3QA_HUB, "hf-mf3qa"
+    raise CorpusError(text, None, None, "no such MF3QA folder (give the folder of the published Excel files, "
+                                        f"or {MF3QA_HUB})")
 
 
 def _dev_questions(folder: Path, policy: ErrorPolicy) -> set[str]:

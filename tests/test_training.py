@@ -1,0 +1,150 @@
+"""Training recipes: every preset loads and validates; the tiny twins run CPT → merge → SFT (plain and
+with retrieved passages) → the transformers generator → a cited answer; a run resumes after an
+interruption; a real preset fails clearly when its base model cannot be downloaded."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import CORPUS, DIABETES_Q, write_jsonl
+from gaokerena_rag.typed_config import ConfigError
+from training.recipes import CptRecipe, RetrieverRecipe, SftRecipe, load_recipe, preset_names
+
+ROOT = Path(__file__).resolve().parents[1]
+TWINS = {"gaokerena-v-cpt": "tiny-cpt", "gaokerena-v-sft": "tiny-sft", "gaokerena-rag-sft": "tiny-rag-sft",
+         "retriever-mf3qa": "tiny-retriever"}
+
+
+def test_every_preset_loads_and_has_a_tiny_twin():
+    names = preset_names()
+    assert set(TWINS) | set(TWINS.values()) == set(names)
+    for name in names:
+        recipe = load_recipe(name)
+        assert recipe.name == name and isinstance(recipe, (CptRecipe, SftRecipe, RetrieverRecipe))
+    for real, tiny in TWINS.items():
+        assert load_recipe(real).kind == load_recipe(tiny).kind
+
+
+def test_paper_hyperparameters_are_the_presets():
+    cpt = load_recipe("gaokerena-v-cpt")
+    assert cpt.model.base == "CohereForAI/aya-expanse-8b" and not cpt.model.trust_remote_code
+    assert (cpt.lora.r, cpt.lora.alpha, cpt.lora.dropout) == (8, 16, 0.05)
+    assert cpt.lora.target_modules == ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+    t = cpt.train
+    assert (t.batch_size, t.grad_accum, t.lr, t.scheduler, t.warmup_ratio, t.weight_decay, t.max_grad_norm) == \
+        (2, 16, 5e-4, "cosine", 0.03, 0.1, 0.3)
+    assert t.precision == "bf16" and t.gradient_checkpointing and t.epochs == 1
+    assert cpt.context_length == 1024 and cpt.corpus_split == "train[:60%]"
+    sft = load_recipe("gaokerena-v-sft")
+    assert (sft.lora.r, sft.lora.alpha, sft.lora.dropout) == (2, 2, 0.4)
+    assert (sft.train.weight_decay, sft.train.lr, sft.train.epochs) == (0.5, 5e-4, 1) and not sft.rag
+    assert sft.model.base == "runs/gaokerena-v-cpt/merged" and sft.split == "train"
+    assert load_recipe("gaokerena-rag-sft").rag
+
+
+def test_bad_recipes_name_the_file_and_the_key(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((ROOT / "training/recipes/tiny-cpt.yaml").read_text("utf-8").replace("  lr:", "  learning_rate:"))
+    with pytest.raises(ConfigError, match=r"bad\.yaml\.train: unknown setting\(s\) \['learning_rate'\]"):
+        load_recipe(bad)
+    with pytest.raises(ConfigError, match=r"tiny-cpt\.yaml\.train\.batch_size: expected an integer, got 'two'"):
+        load_recipe("tiny-cpt", ["train.batch_size=two"])
+    with pytest.raises(ConfigError, match=r"lora\.dropout: expected a number"):
+        load_recipe("tiny-cpt", ["lora.dropout=[1]"])
+    with pytest.raises(ConfigError, match="not sft"):
+        load_recipe("tiny-cpt", expect="sft")
+    with pytest.raises(ConfigError, match="no preset named 'nope'"):
+        load_recipe("nope")
+    assert load_recipe("tiny-cpt", ["train.lr=1e-4"]).train.lr == 1e-4  # YAML reads 1e-4 as text; still a number
+
+
+@pytest.fixture(scope="module")
+def corpus_and_pairs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("train-data")
+    corpus = write_jsonl(folder / "corpus.jsonl", [{"id": f"c{i}", "text": text}
+                                                   for i, (_d, _t, text) in enumerate(CORPUS * 3)])
+    pairs = write_jsonl(folder / "pairs.jsonl", [{"question": f"{title} چیست و چه درمانی دارد؟", "answer": text}
+                                                 for _d, title, text in CORPUS])
+    return corpus, pairs
+
+
+@pytest.fixture(scope="module")
+def cpt_run(tiny_lm, corpus_and_pairs, tmp_path_factory):
+    from training.cpt import run_cpt
+
+    corpus, _pairs = corpus_and_pairs
+    out = tmp_path_factory.mktemp("cpt")
+    recipe = load_recipe("tiny-cpt", [f"model.base={tiny_lm}", f"corpus=[{corpus}]", f"out_dir={out}"])
+    return run_cpt(recipe)
+
+
+def test_cpt_trains_a_lora_adapter_and_merges(cpt_run, tiny_lm):
+    from safetensors.torch import load_file
+
+    assert cpt_run.steps == 12 and cpt_run.last_loss < cpt_run.first_loss
+    weights = load_file(cpt_run.adapter / "adapter_model.safetensors")
+    assert weights and all("lora_" in k for k in weights)
+    assert any(k.endswith("lora_B.weight") and v.abs().sum() > 0 for k, v in weights.items())  # it learned
+    assert json.loads((cpt_run.adapter / "adapter_config.json").read_text())["r"] == 8
+    assert json.loads((cpt_run.adapter / "recipe.json").read_text())["name"] == "tiny-cpt"
+    assert (cpt_run.merged / "model.safetensors").exists() and not list(cpt_run.merged.glob("adapter_*"))
+
+
+def test_cpt_resumes_after_an_interruption(tiny_lm, corpus_and_pairs, tmp_path):
+    from transformers import TrainerCallback
+
+    import training.cpt as cpt
+
+    class Interrupt(TrainerCallback):
+        def on_step_end(self, args, state, control, **kw):
+            if state.global_step == 5:
+                raise KeyboardInterrupt
+
+    corpus, _pairs = corpus_and_pairs
+    recipe = load_recipe("tiny-cpt", [f"model.base={tiny_lm}", f"corpus=[{corpus}]", f"out_dir={tmp_path}",
+                                      "train.max_steps=8", "merge=false"])
+    with pytest.raises(KeyboardInterrupt):
+        cpt.run_cpt(recipe, callbacks=[Interrupt()])
+    assert (tmp_path / "checkpoints" / "checkpoint-4").is_dir() and not (tmp_path / "adapter").exists()
+    report = cpt.run_cpt(recipe)
+    assert report.resumed_from.endswith("checkpoint-4") and report.steps == 8 and report.merged is None
+
+
+@pytest.mark.parametrize("preset", ["tiny-sft", "tiny-rag-sft"])
+def test_sft_on_the_merged_cpt_model_then_answers_with_citations(preset, cpt_run, corpus_and_pairs, built_index,
+                                                                  assistant, tmp_path):
+    from gaokerena_rag import GaokerenaAssistant
+    from gaokerena_rag.citations import parse_citations
+    from gaokerena_rag.generators.hf import TransformersGenerator
+    from training.sft import run_sft, sft_rows
+
+    _corpus, pairs = corpus_and_pairs
+    recipe = load_recipe(preset, [f"model.base={cpt_run.merged}", f"data={pairs}", f"out_dir={tmp_path}",
+                                  f"index={built_index}", "own_answer_rate=1.0"])
+    rows = sft_rows(recipe)
+    assert len(rows) == len(CORPUS) and rows[0]["completion"][0]["role"] == "assistant"
+    if recipe.rag:  # the assistant's own prompt, and targets citing the passage that says them
+        assert "<source n=" in rows[0]["prompt"][-1]["content"]
+        assert all(parse_citations(r["completion"][0]["content"]) for r in rows)
+    report = run_sft(recipe)
+    assert report.steps == 10 and report.last_loss < report.first_loss
+    assert json.loads((report.adapter / "adapter_config.json").read_text())["r"] == 2
+    generator = TransformersGenerator(model=str(report.merged), device="cpu", max_new_tokens=40)
+    answer = GaokerenaAssistant(assistant.retriever, generator).ask(DIABETES_Q)
+    assert answer.model == str(report.merged) and answer.sources
+    claims = [c for c in answer.citations if c.claim]
+    assert claims and any(c.cited for c in claims)  # the tiny model still cites a source after CPT and SFT
+
+
+def test_real_preset_fails_clearly_without_the_hub(tmp_path):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HOME": str(tmp_path / "hf")}
+    done = subprocess.run([sys.executable, "-m", "gaokerena_rag.cli", "train", "cpt", "--preset", "gaokerena-v-cpt",
+                           f"out_dir={tmp_path / 'run'}"], capture_output=True, text=True, env=env, cwd=ROOT,
+                          timeout=300)
+    assert done.returncode == 1, done.stderr
+    assert "cannot load the base model 'CohereForAI/aya-expanse-8b'" in done.stderr
+    assert "model.base=PATH" in done.stderr and not (tmp_path / "run" / "adapter").exists()

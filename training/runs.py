@@ -1,0 +1,57 @@
+"""The end of a LoRA training run: the adapter saved atomically with its recipe, the optional merge, and the report."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .models import merge_adapter, save_atomically
+from .recipes import recipe_dict
+
+
+@dataclass
+class RunReport:
+    """What a training run did: where its outputs are, its losses and how long it took."""
+
+    out_dir: Path
+    adapter: Path
+    merged: Path | None
+    steps: int
+    first_loss: float | None
+    last_loss: float | None
+    resumed_from: str | None
+    seconds: float
+    examples: int  # packed blocks (CPT) or prompt/completion rows (SFT)
+
+    def summary(self) -> str:
+        loss = (f"loss {self.first_loss:.3f} → {self.last_loss:.3f}" if self.first_loss is not None
+                and self.last_loss is not None else "no loss logged")
+        return (f"{self.steps} steps on {self.examples} examples in {self.seconds:.0f} s, {loss}; adapter: "
+                f"{self.adapter}" + (f"; merged model: {self.merged}" if self.merged else "")
+                + (f" (resumed from {self.resumed_from})" if self.resumed_from else ""))
+
+
+def losses(trainer) -> list[float]:
+    return [h["loss"] for h in trainer.state.log_history if "loss" in h]
+
+
+def finish(trainer, recipe, model_spec, examples: int, resumed: str | None, t0: float) -> RunReport:
+    """Save the adapter (atomically) and the recipe; merge if asked; report."""
+    out = Path(recipe.out_dir)
+    tokenizer = trainer.processing_class
+
+    def save(folder: Path) -> None:
+        trainer.model.save_pretrained(folder)  # adapter_model.safetensors + adapter_config.json
+        tokenizer.save_pretrained(folder)
+        (folder / "recipe.json").write_text(json.dumps(recipe_dict(recipe), ensure_ascii=False, indent=2), "utf-8")
+
+    if not trainer.is_world_process_zero():
+        return RunReport(out, out / "adapter", None, trainer.state.global_step, None, None, resumed,
+                         time.perf_counter() - t0, examples)
+    adapter = save_atomically(save, out / "adapter")
+    merged = merge_adapter(model_spec, adapter, out / "merged") if recipe.merge else None
+    seen = losses(trainer)
+    return RunReport(out, adapter, merged, trainer.state.global_step, seen[0] if seen else None,
+                     seen[-1] if seen else None, resumed, time.perf_counter() - t0, examples)
