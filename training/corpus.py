@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import math
 import random
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
 from gaokerena_rag.chunking import split_sentences
 from gaokerena_rag.citations import SupportThresholds, cite, lexical_support
-from gaokerena_rag.documents import Source, split_consultation
+from gaokerena_rag.assistant import to_source
+from gaokerena_rag.documents import Source, consultation_text, split_consultation
 from gaokerena_rag.normalize import PersianTokenizer
 from gaokerena_rag.prompts import chat_messages
 from index_build import iter_documents, mf3qa_pairs
@@ -113,8 +115,6 @@ def rag_examples(pairs: Sequence[tuple[str, str]], retriever, k: int, own_answer
                  seed: int = 0, batch: int = 64) -> list[dict]:
     """Prompt/completion rows with ``k`` retrieved passages; a pair's own consultation is put among
     them (at a random number) for ``own_answer_rate`` of the pairs and kept out for the others."""
-    from gaokerena_rag.documents import consultation_text
-
     rng = random.Random(seed)
     rows = []
     for start in range(0, len(pairs), batch):
@@ -122,14 +122,13 @@ def rag_examples(pairs: Sequence[tuple[str, str]], retriever, k: int, own_answer
         results = retriever.retrieve_many([q for q, _a in chunk], k + 1)
         for (question, answer), found in zip(chunk, results):
             others = [r for r in found if (split_consultation(r.text) or ("",))[0].strip() != question.strip()][:k]
-            sources = [Source(n=0, doc_id=r.doc_id, passage_id=r.passage_id, title=r.title, source=r.source,
-                              url=r.url, passage=r.text, score=r.score) for r in others]
+            sources = [to_source(0, r) for r in others]
             if rng.random() < own_answer_rate:
                 own = Source(n=0, doc_id="own", passage_id="own#0", title=question[:60], source="",
                              url="", passage=consultation_text(question, answer), score=1.0)
                 sources = sources[: k - 1]
                 sources.insert(rng.randrange(len(sources) + 1), own)
-            sources = [Source(**{**s.to_dict(), "n": i}) for i, s in enumerate(sources, start=1)]
+            sources = [replace(s, n=i) for i, s in enumerate(sources, start=1)]
             target = cited_answer(answer, [s.passage for s in sources])
             rows.append({"prompt": chat_messages(question, sources),
                          "completion": [{"role": "assistant", "content": target}]})
