@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, DIABETES_Q, TAUGHT, corpus_rows, write_jsonl
+from conftest import DIABETES_Q, TAUGHT, corpus_rows, write_jsonl
 from gaokerena_rag import Answer, AssistantConfig, GaokerenaAssistant
 from gaokerena_rag.citations import parse_citations
 from gaokerena_rag.generators import GeneratorConfig
@@ -133,6 +133,25 @@ def test_transformers_backend_streams_a_checked_answer(assistant, tiny_lm, tmp_p
         delta = (adapted.model(ids).logits - lm.generator.model(ids).logits).abs().max().item()
     assert delta > 1e-3
     assert "".join(adapted.generate(DIABETES_Q, answer.sources))  # and it still writes
+
+    # a second adapter (CPT then SFT) is trained on the model with the first merged in: both apply, in order
+    from peft import PeftModel
+
+    second = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_lm),
+                            LoraConfig(r=2, lora_alpha=2, target_modules=["k_proj", "o_proj"]))
+    with torch.no_grad():
+        for name, p in second.named_parameters():
+            if "lora_B" in name:
+                p.fill_(0.3)
+    second.save_pretrained(tmp_path / "second")
+    stacked = TransformersGenerator(model=str(tiny_lm), adapters=[str(tmp_path / "adapter"), str(tmp_path / "second")],
+                                    device="cpu")
+    reference = PeftModel.from_pretrained(
+        PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_lm), str(tmp_path / "adapter"))
+        .merge_and_unload(), str(tmp_path / "second")).eval()
+    with torch.no_grad():
+        assert (stacked.model(ids).logits - adapted.model(ids).logits).abs().max().item() > 1e-3
+        assert torch.allclose(stacked.model(ids).logits, reference(ids).logits, atol=1e-5)
 
 
 def free_port() -> int:

@@ -32,11 +32,11 @@ class TransformersGenerator:
         if adapters:
             from peft import PeftModel
 
-            self.model = PeftModel.from_pretrained(self.model, adapters[0], adapter_name="a0")
-            for i, adapter in enumerate(adapters[1:], start=1):
-                self.model.load_adapter(adapter, adapter_name=f"a{i}")
-            if len(adapters) > 1:  # stacked adapters (e.g. CPT then SFT) are merged in order
-                self.model = self.model.merge_and_unload()
+            # stacked adapters (e.g. CPT then SFT): each was trained on the model with the earlier
+            # ones merged in, so they are merged in order and the last one is applied on top
+            for adapter in adapters[:-1]:
+                self.model = PeftModel.from_pretrained(self.model, adapter).merge_and_unload()
+            self.model = PeftModel.from_pretrained(self.model, adapters[-1])
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.model.to(self.device).eval()
         self.max_new_tokens = max_new_tokens
