@@ -44,9 +44,8 @@ from gaokerena_rag import citations  # noqa: E402
 from gaokerena_rag.assistant import GaokerenaAssistant  # noqa: E402
 from gaokerena_rag.chunking import split_sentences  # noqa: E402
 from gaokerena_rag.citations import CITATION, SupportThresholds, lexical_support  # noqa: E402
-from gaokerena_rag.config import AssistantConfig  # noqa: E402
 from gaokerena_rag.generators.extractive import FRAMING, ExtractiveGenerator  # noqa: E402
-from gaokerena_rag.normalize import PersianTokenizer, normalize, strip_courtesies  # noqa: E402
+from gaokerena_rag.normalize import normalize, strip_courtesies  # noqa: E402
 from gaokerena_rag.safety import PHYSICIAN_NOTICE  # noqa: E402
 from index_build.default_kb import KnowledgeBase  # noqa: E402
 from index_build.presets import mf3qa_pairs  # noqa: E402
@@ -109,7 +108,6 @@ def calibrate_abstention(assistant, dev_q, ood_q, rate: float) -> tuple[str, flo
 
 
 def calibrate_support(assistant, dev_pairs, false_support: float) -> tuple[SupportThresholds, dict]:
-    tok = PersianTokenizer(affixes="none")
     dev_pairs = dev_pairs[:300]  # embedding whole consultations is the slow part
     sentences, passages = [], []
     results = assistant.retriever.retrieve_many([q for q, _a, _s in dev_pairs], 1)
@@ -120,7 +118,7 @@ def calibrate_support(assistant, dev_pairs, false_support: float) -> tuple[Suppo
             if len(sentence.split()) >= 5:
                 sentences.append(sentence)
                 passages.append(res[0].text)
-    lexical = np.array([lexical_support(s, p, tok) for s, p in zip(sentences, passages)])
+    lexical = np.array([lexical_support(s, p) for s, p in zip(sentences, passages)])
     embed = assistant.retriever.embedder.embed_passages
     unique = list(dict.fromkeys(passages))
     pv = dict(zip(unique, embed(unique)))
@@ -220,10 +218,10 @@ def main() -> None:
     n = len(report)
     rows = [("extractive (default: sentence char-4 TF-IDF + source dense cosine + rank)",
              float(np.mean(f1_x)), float(np.mean(rl_x)), len(f1_x), p50_p95(times))]
-    idf = assistant.generator.idf
-    ablations = (("extractive, no dense signal (dense_weight 0)", ExtractiveGenerator(idf=idf, dense_weight=0.0)),
+    char4 = dict(idf=assistant.generator.idf, tokenizer=assistant.generator.tokenizer)
+    ablations = (("extractive, no dense signal (dense_weight 0)", ExtractiveGenerator(dense_weight=0.0, **char4)),
                  ("extractive, each of the top 6 sentences also embedded",
-                  SentenceDenseExtractive(assistant.retriever.embedder, idf=idf)))
+                  SentenceDenseExtractive(assistant.retriever.embedder, **char4)))
     for name, generator in ablations:
         variant = GaokerenaAssistant(assistant.retriever, generator, config)
         rows.append((name, *score_variant(variant, report)))

@@ -79,7 +79,7 @@ class GaokerenaAssistant:
 
     def _default_generator(self) -> Generator:
         side = self.retriever.files.lexical.get("char4")
-        return load_generator(self.config.generator, idf=side.idf_of if isinstance(side, TfidfSide) else None)
+        return load_generator(self.config.generator, lexical=side if isinstance(side, TfidfSide) else None)
 
     def retrieve(self, question: str, k: int | None = None) -> list[Source]:
         results = self.retriever.retrieve(question, k or self.config.k)

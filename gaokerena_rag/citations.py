@@ -114,7 +114,11 @@ class SupportThresholds:
     semantic: float = 0.901
 
 
-def lexical_support(sentence: str, passage: str, tokenizer: PersianTokenizer) -> float:
+# content words: stopwords out, words kept whole. What "a passage says this sentence" counts.
+CONTENT_WORDS = PersianTokenizer(affixes="none")
+
+
+def lexical_support(sentence: str, passage: str, tokenizer: PersianTokenizer = CONTENT_WORDS) -> float:
     words = set(tokenizer(CITATION.sub(" ", sentence)))
     if not words:
         return 0.0
@@ -139,7 +143,7 @@ def claim_sentences(text: str) -> list[str]:
 def check(text: str, passages: Sequence[str], *, framing: Sequence[str] = (),
           thresholds: SupportThresholds = SupportThresholds(),
           embed: Callable[[list[str]], np.ndarray] | None = None,
-          tokenizer: PersianTokenizer = PersianTokenizer(affixes="none")) -> CitationReport:
+          tokenizer: PersianTokenizer = CONTENT_WORDS) -> CitationReport:
     """Check every sentence of ``text`` against the numbered ``passages`` (1-based) it cites."""
     report = CitationReport(text="")
     pieces: list[str] = []

@@ -25,7 +25,6 @@ from .builder import BuildReport, build_index, fingerprint
 from .presets import MF3QA_LOCAL, mf3qa_source
 
 
-
 @dataclass(frozen=True)
 class KnowledgeBase:
     data: str = MF3QA_LOCAL

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gaokerena_rag.citations import SupportThresholds, check, parse_citations
+from gaokerena_rag.citations import check, parse_citations
 
 PASSAGES = [
     "متفورمین داروی خط اول دیابت نوع دو است و قند خون را پایین می‌آورد.",

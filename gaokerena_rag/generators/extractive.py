@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
 from ..chunking import split_sentences
-from ..citations import cite
+from ..citations import CONTENT_WORDS, cite
 from ..documents import Source
 from ..normalize import PersianTokenizer, normalize, strip_courtesies
 from ..prompts import looks_like_instruction
@@ -31,8 +31,6 @@ from ..tfidf_store import cosine, tfidf_vector
 FRAMING = "بر پایه‌ی منابع یافت‌شده:"
 # a doctor's sign-off or thanks is not an answer («با تشکر دکتر …», «موفق باشید»)
 _SIGN_OFF = re.compile(r"(با\s*تشکر|با\s*آرزوی|موفق\s*باشید|سلامت\s*باشید|^دکتر\s|متخصص\s+\S+\s+و\s+\S+\s*$)")
-_CHAR4 = PersianTokenizer(ngram=4)
-_CONTENT = PersianTokenizer(affixes="none")  # content words (stopwords out), as the citation checker counts them
 
 
 @dataclass
@@ -51,7 +49,7 @@ class ExtractiveGenerator:
 
     def __init__(self, max_sentences: int = 4, max_words: int = 120, min_words: int = 4, mmr_lambda: float = 0.7,
                  rank_prior: float = 0.3, dense_weight: float = 1.0, max_sources: int = 5,
-                 idf: Callable[[str], float] | None = None):
+                 idf: Callable[[str], float] | None = None, tokenizer: PersianTokenizer = PersianTokenizer(ngram=4)):
         """``rank_prior`` and ``dense_weight`` were chosen on MF3QA dev questions 1–400 (the
         calibration half of ``benchmarks/mf3qa_answers.py``)."""
         self.max_sentences = max_sentences
@@ -61,10 +59,11 @@ class ExtractiveGenerator:
         self.rank_prior = rank_prior
         self.max_sources = max_sources
         self.idf = idf or (lambda _t: 1.0)
+        self.tokenizer = tokenizer  # the index's lexical side that ``idf`` belongs to
         self.dense_weight = dense_weight
 
     def candidates(self, question: str, sources: Sequence[Source]) -> list[Candidate]:
-        q = tfidf_vector(Counter(_CHAR4(strip_courtesies(question))), self.idf)
+        q = tfidf_vector(Counter(self.tokenizer(strip_courtesies(question))), self.idf)
         out = []
         sources = sources[: self.max_sources]
         best_dense = max((s.scores.get("dense", 0.0) for s in sources), default=0.0)
@@ -72,13 +71,13 @@ class ExtractiveGenerator:
             prior = self.rank_prior / src.n + self.dense_weight * (src.scores.get("dense", 0.0) - best_dense)
             for i, sentence in enumerate(split_sentences(src.answer_text)):
                 text = re.sub(r"\s+", " ", sentence).strip()
-                if len(strip_courtesies(text).split()) < self.min_words or not _CONTENT(text):
+                if len(strip_courtesies(text).split()) < self.min_words or not CONTENT_WORDS(text):
                     continue  # fragments and greetings («سلام، وقت شما هم بخیر») are not answers
                 if text.endswith(("؟", "?")) or _SIGN_OFF.search(text):
                     continue  # questions back to the patient and sign-offs are not answers
                 if looks_like_instruction(normalize(text)):
                     continue  # text addressed to an assistant is data, never part of an answer
-                cand = Candidate(src.n, i, text, tfidf_vector(Counter(_CHAR4(text)), self.idf))
+                cand = Candidate(src.n, i, text, tfidf_vector(Counter(self.tokenizer(text)), self.idf))
                 cand.score = cosine(q, cand.vector) + prior
                 out.append(cand)
         return out
