@@ -19,6 +19,7 @@ so two unused rows go in front.
 from __future__ import annotations
 
 import argparse
+import json
 import struct
 import tempfile
 from dataclasses import dataclass
@@ -211,6 +212,10 @@ def convert(out: str | Path, source: str | Path | None = None, dtype: str = "flo
         st = SentenceTransformer(modules=[body, Pooling(c["hidden_size"], "mean"), Normalize()],
                                  prompts={"query": "query: ", "passage": "passage: "}, device="cpu")
         st.save(str(folder))
+        # the module's config does not keep model_kwargs: without this, loading adds a random pooler
+        cfg = folder / "sentence_bert_config.json"
+        cfg.write_text(json.dumps({**json.loads(cfg.read_text("utf-8")), "model_kwargs": {"add_pooling_layer": False}},
+                                  indent=2), "utf-8")
         for item in hf.iterdir():
             item.unlink()
         hf.rmdir()
