@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import platform
 import re
@@ -14,27 +13,6 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def metrics(ranked: Sequence[Sequence[str]], relevant: Sequence[set[str]], k: int = 10) -> dict[str, float]:
-    """Recall@1, Recall@k, MRR@k, nDCG@k (binary relevance, doc-level, first hit counts)."""
-    r1 = rk = mrr = ndcg = 0.0
-    for docs, rel in zip(ranked, relevant):
-        seen: list[str] = []
-        for d in docs:
-            if d not in seen:
-                seen.append(d)
-        top = seen[:k]
-        hits = [i for i, d in enumerate(top) if d in rel]
-        if hits:
-            rk += 1
-            mrr += 1 / (hits[0] + 1)
-            r1 += hits[0] == 0
-            dcg = sum(1 / math.log2(i + 2) for i in hits)
-            idcg = sum(1 / math.log2(i + 2) for i in range(min(len(rel), k)))
-            ndcg += dcg / idcg
-    n = max(len(ranked), 1)
-    return {"recall@1": r1 / n, f"recall@{k}": rk / n, f"mrr@{k}": mrr / n, f"ndcg@{k}": ndcg / n}
 
 
 def percentile(values: Sequence[float], q: float) -> float:

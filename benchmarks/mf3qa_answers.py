@@ -26,10 +26,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import time
-from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -44,50 +42,13 @@ from gaokerena_rag import citations  # noqa: E402
 from gaokerena_rag.assistant import GaokerenaAssistant  # noqa: E402
 from gaokerena_rag.chunking import split_sentences  # noqa: E402
 from gaokerena_rag.citations import CITATION, SupportThresholds, lexical_support  # noqa: E402
-from gaokerena_rag.generators.extractive import FRAMING, ExtractiveGenerator  # noqa: E402
-from gaokerena_rag.normalize import normalize, strip_courtesies  # noqa: E402
-from gaokerena_rag.safety import PHYSICIAN_NOTICE  # noqa: E402
+from gaokerena_rag.generators.extractive import ExtractiveGenerator  # noqa: E402
+from gaokerena_rag.normalize import strip_courtesies  # noqa: E402
 from index_build.default_kb import KnowledgeBase  # noqa: E402
 from index_build.presets import mf3qa_pairs  # noqa: E402
+from training.mf3qa_eval import answer_body, rouge_l, token_f1  # noqa: E402
 
 SIGNALS = ("dense", "char4")
-
-
-def tokens(text: str) -> list[str]:
-    return re.findall(r"\w+", normalize(CITATION.sub(" ", text)))
-
-
-def token_f1(pred: str, ref: str) -> float:
-    p, r = tokens(pred), tokens(ref)
-    common = sum((Counter(p) & Counter(r)).values())
-    if not p or not r or not common:
-        return 0.0
-    precision, recall = common / len(p), common / len(r)
-    return 2 * precision * recall / (precision + recall)
-
-
-def rouge_l(pred: str, ref: str) -> float:
-    p, r = tokens(pred), tokens(ref)
-    if not p or not r:
-        return 0.0
-    prev = [0] * (len(r) + 1)
-    for a in p:
-        cur = [0]
-        for j, b in enumerate(r):
-            cur.append(prev[j] + 1 if a == b else max(prev[j + 1], cur[j]))
-        prev = cur
-    lcs = prev[-1]
-    if not lcs:
-        return 0.0
-    precision, recall = lcs / len(p), lcs / len(r)
-    return 2 * precision * recall / (precision + recall)
-
-
-def answer_body(text: str, notice: str | None) -> str:
-    for fixed in (notice, PHYSICIAN_NOTICE, FRAMING):
-        if fixed:
-            text = text.replace(fixed, " ")
-    return text
 
 
 def evidence(results, signal: str) -> float:

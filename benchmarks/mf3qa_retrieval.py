@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from benchmarks.common import machine, metrics, percentile, run_measured, table, write_section  # noqa: E402
+from benchmarks.common import machine, percentile, run_measured, table, write_section  # noqa: E402
+from training.mf3qa_eval import metrics  # noqa: E402
 from gaokerena_rag.index import LexicalSpec, lexical_text  # noqa: E402
 from gaokerena_rag.normalize import PersianTokenizer  # noqa: E402
 from gaokerena_rag.retrieval import HybridRetriever, RetrievalConfig  # noqa: E402

@@ -20,17 +20,17 @@ from .config import AssistantConfig
 def add_commands(sub, index_args: Callable[[argparse.ArgumentParser], None]) -> None:
     a = sub.add_parser("ask", help="answer a Persian medical question with numbered, checked sources")
     a.add_argument("question")
-    _assistant_args(a, index_args)
+    assistant_args(a, index_args)
     a.add_argument("--json", action="store_true", help="print the whole Answer as JSON")
     a.add_argument("--stream", action="store_true", help="print the answer as it is written")
     a.set_defaults(func=cmd_ask)
 
     c = sub.add_parser("chat", help="an interactive conversation (empty line or Ctrl-D ends it)")
-    _assistant_args(c, index_args)
+    assistant_args(c, index_args)
     c.set_defaults(func=cmd_chat)
 
 
-def _assistant_args(p: argparse.ArgumentParser, index_args) -> None:
+def assistant_args(p: argparse.ArgumentParser, index_args) -> None:
     index_args(p)
     p.add_argument("--config", help="an AssistantConfig YAML file")
     p.add_argument("--backend", choices=("extractive", "transformers", "openai"),

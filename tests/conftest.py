@@ -47,6 +47,18 @@ QUERIES = {  # informal patient questions -> the document that answers them
 }
 
 
+def write_xlsx(path: Path, header, rows) -> Path:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+    return path
+
+
 def write_jsonl(path: Path, rows) -> Path:
     with open(path, "w", encoding="utf-8") as fh:
         for row in rows:

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import CORPUS, corpus_rows, write_jsonl
+from conftest import CORPUS, corpus_rows, write_jsonl, write_xlsx
 from index_build import CorpusError, ErrorPolicy, FieldMap, iter_documents, iter_mf3qa, mf3qa_pairs
 from index_build.builder import collect_documents
 
@@ -53,20 +53,8 @@ def test_parquet(tmp_path):
     assert ids_of(path) == EXPECTED_IDS
 
 
-def _write_xlsx(path, header, rows):
-    import openpyxl
-
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    book.save(path)
-    return path
-
-
 def test_xlsx_question_answer_rows_become_consultations(tmp_path):
-    path = _write_xlsx(tmp_path / "qa.xlsx", ["Question", "Answer"],
+    path = write_xlsx(tmp_path / "qa.xlsx", ["Question", "Answer"],
                        [["قند خونم بالاست؟", "متفورمین بخورید."], [None, None], ["سرم درد میکنه", "استراحت کنید."]])
     docs = list(iter_documents([str(path)]))
     assert len(docs) == 2
@@ -131,7 +119,7 @@ def test_missing_column(tmp_path):
 
 
 def test_non_string_cell(tmp_path):
-    path = _write_xlsx(tmp_path / "n.xlsx", ["id", "text"], [["a", "متن درست"], ["b", 12345]])
+    path = write_xlsx(tmp_path / "n.xlsx", ["id", "text"], [["a", "متن درست"], ["b", 12345]])
     err = _error(path)
     assert (err.row, err.field) == (3, "text") and "expected a string" in str(err)
 
@@ -187,12 +175,12 @@ def test_skip_mode_reports_and_keeps_going(tmp_path):
 def test_mf3qa_preset_split_rules(tmp_path):
     folder = tmp_path / "mf3qa"
     folder.mkdir()
-    _write_xlsx(folder / "drhast_1.xlsx", ["Question", "Answer", None],
+    write_xlsx(folder / "drhast_1.xlsx", ["Question", "Answer", None],
                 [["سوال یک", "جواب یک", None], ["سوال دو", "جواب دو", None]])
-    _write_xlsx(folder / "drhast_2.xlsx", ["Question", "Answer"], [["سوال سه", None]])  # empty answer: dropped
-    _write_xlsx(folder / "drhast_3.xlsx", ["Question", "Answer"], [["سوال چهار", "جواب چهار"]])
-    _write_xlsx(folder / "niniban.xlsx", ["Question", "Answer"], [[" سوال دو ", "جواب دو"], ["سوال پنج", "جواب پنج"]])
-    _write_xlsx(folder / "dev.xlsx", ["Question", "Answer", "Source"], [["سوال دو", "جواب دو", "niniban.com"]])
+    write_xlsx(folder / "drhast_2.xlsx", ["Question", "Answer"], [["سوال سه", None]])  # empty answer: dropped
+    write_xlsx(folder / "drhast_3.xlsx", ["Question", "Answer"], [["سوال چهار", "جواب چهار"]])
+    write_xlsx(folder / "niniban.xlsx", ["Question", "Answer"], [[" سوال دو ", "جواب دو"], ["سوال پنج", "جواب پنج"]])
+    write_xlsx(folder / "dev.xlsx", ["Question", "Answer", "Source"], [["سوال دو", "جواب دو", "niniban.com"]])
     train = mf3qa_pairs(folder, "train")
     assert [q for q, _a, _s in train] == ["سوال یک", "سوال چهار", "سوال پنج"]
     assert train[0][2] == "drhast.com" and train[2][2] == "niniban.com"

@@ -16,6 +16,7 @@ from training.recipes import CptRecipe, RetrieverRecipe, SftRecipe, load_recipe,
 
 ROOT = Path(__file__).resolve().parents[1]
 TWINS = {"gaokerena-v-cpt": "tiny-cpt", "gaokerena-v-sft": "tiny-sft", "gaokerena-rag-sft": "tiny-rag-sft",
+         "retriever-mf3qa-cpu": "tiny-retriever",
          "retriever-mf3qa": "tiny-retriever"}
 
 

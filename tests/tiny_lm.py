@@ -40,17 +40,32 @@ def build_tiny_cohere(out: Path, texts: list[str], seed: int = 0) -> Path:
 
 def teach(folder: Path, conversations: list[list[dict]], answer: str, steps: int = 150, lr: float = 1e-2) -> Path:
     """Train the tiny model until, after any of these chats, greedy decoding writes ``answer``."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(folder)
+    prompts = [tok.apply_chat_template(m, add_generation_prompt=True, return_dict=True)["input_ids"]
+               for m in conversations]
+    return _fit(folder, prompts, tok(answer + tok.eos_token, add_special_tokens=False)["input_ids"], steps, lr)
+
+
+def teach_completion(folder: Path, prompts: list[str], completion: str, steps: int = 60, lr: float = 1e-2) -> Path:
+    """Train the tiny model to continue any of these plain prompts with ``completion``."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(folder)
+    return _fit(folder, [tok(p)["input_ids"] for p in prompts], tok(completion, add_special_tokens=False)["input_ids"],
+                steps, lr)
+
+
+def _fit(folder: Path, prompts: list[list[int]], target: list[int], steps: int, lr: float) -> Path:
+    """Loss on ``target`` only, after each prompt in turn; the model is saved back to ``folder``."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
     model = AutoModelForCausalLM.from_pretrained(folder)
-    target = tok(answer + tok.eos_token, add_special_tokens=False, return_tensors="pt").input_ids[0]
     batches = []
-    for messages in conversations:
-        prompt = tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
-                                         return_dict=True)["input_ids"][0]
-        ids = torch.cat([prompt, target])
+    for prompt in prompts:
+        ids = torch.tensor(prompt + target)
         labels = ids.clone()
         labels[: len(prompt)] = -100
         batches.append((ids[None], labels[None]))
@@ -65,3 +80,31 @@ def teach(folder: Path, conversations: list[list[dict]], answer: str, steps: int
     model.eval()
     model.save_pretrained(folder)
     return folder
+
+
+def build_tiny_encoder(out: Path, texts: list[str], seed: int = 0) -> Path:
+    """A tiny XLM-RoBERTa encoder with a BPE tokenizer trained on ``texts``, saved as a
+    sentence-transformers folder (mean pooling, normalize, e5 prompts) like the converted e5."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast, XLMRobertaConfig, XLMRobertaModel
+
+    from training.e5_convert import write_sentence_transformer
+
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
+    tok.decoder = decoders.ByteLevel()
+    specials = ["<s>", "<pad>", "</s>", "<unk>"]
+    tok.train_from_iterator(texts * 3, trainers.BpeTrainer(vocab_size=800, special_tokens=specials,
+                                                           initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 0), ("</s>", 2)])
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
+                                   unk_token="<unk>", model_max_length=128)
+    torch.manual_seed(seed)
+    config = XLMRobertaConfig(vocab_size=len(fast), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                              intermediate_size=64, max_position_embeddings=130, pad_token_id=1)
+    hf = out.parent / (out.name + "-hf")
+    XLMRobertaModel(config, add_pooling_layer=False).save_pretrained(hf)
+    fast.save_pretrained(hf)
+    write_sentence_transformer(hf, out, 32, 128)
+    return out

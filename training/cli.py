@@ -1,10 +1,11 @@
-"""``gaokerena train cpt|sft|merge|presets``; also ``python -m training.cli`` for ``accelerate launch``.
+"""``gaokerena train cpt|sft|retriever|merge|presets``; also ``python -m training.cli`` for ``accelerate launch``.
 
 A run is a recipe: ``--preset NAME`` (``training/recipes/NAME.yaml``) or ``--config FILE``,
 then ``KEY=VALUE`` overrides (``train.lr=1e-4 out_dir=runs/x``) and a few shortcuts
 (``--base``, ``--data``, ``--out``, ``--max-steps``). Heavy imports happen only when a run starts.
 
     gaokerena train cpt --preset gaokerena-v-cpt
+    gaokerena train retriever --preset retriever-mf3qa
     accelerate launch --config_file training/accelerate/ddp.yaml -m training.cli cpt --preset gaokerena-v-cpt
 """
 
@@ -16,17 +17,18 @@ import sys
 
 
 def add_commands(sub) -> None:
-    train = sub.add_parser("train", help="LoRA continued pre-training and instruction tuning")
+    train = sub.add_parser("train", help="LoRA continued pre-training, instruction tuning, the retriever")
     kinds = train.add_subparsers(dest="train_command", required=True)
     for kind, text in (("cpt", "continued pre-training with LoRA (gaokerena-v-cpt)"),
-                       ("sft", "instruction tuning with LoRA (gaokerena-v-sft, gaokerena-rag-sft)")):
+                       ("sft", "instruction tuning with LoRA (gaokerena-v-sft, gaokerena-rag-sft)"),
+                       ("retriever", "fine-tune the embedder on MF3QA question → answer pairs (retriever-mf3qa)")):
         p = kinds.add_parser(kind, help=text)
         p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="recipe settings, e.g. train.lr=1e-4")
         which = p.add_mutually_exclusive_group(required=True)
         which.add_argument("--preset", help="a preset name (see: gaokerena train presets)")
         which.add_argument("--config", help="a recipe YAML file")
         p.add_argument("--base", help="the model to start from (model.base)")
-        p.add_argument("--data", help="the training data (corpus input for cpt, MF3QA folder or pairs for sft)")
+        p.add_argument("--data", help="the training data (corpus input for cpt; MF3QA folder or question/answer pairs for sft and retriever)")
         p.add_argument("--out", help="output folder (out_dir)")
         p.add_argument("--max-steps", type=int, help="stop after N optimizer steps")
         p.add_argument("--no-resume", action="store_true", help="start afresh even if checkpoints exist")
@@ -48,13 +50,13 @@ def recipe_from_args(args):
 
     overrides = list(args.overrides)
     if args.base:
-        overrides.append("model.base=" + args.base)
+        overrides.append(("base=" if args.kind == "retriever" else "model.base=") + args.base)
     if args.data:
         overrides.append(("corpus=" + json.dumps([args.data])) if args.kind == "cpt" else "data=" + args.data)
     if args.out:
         overrides.append("out_dir=" + args.out)
     if args.max_steps is not None:
-        overrides.append("train.max_steps=" + str(args.max_steps))
+        overrides.append(("max_steps=" if args.kind == "retriever" else "train.max_steps=") + str(args.max_steps))
     return load_recipe(args.preset or args.config, overrides, expect=args.kind)
 
 
@@ -67,6 +69,10 @@ def cmd_train(args) -> int:
             from .cpt import run_cpt
 
             report = run_cpt(recipe, resume=not args.no_resume)
+        elif args.kind == "retriever":
+            from .retriever import run_retriever
+
+            report = run_retriever(recipe, resume=not args.no_resume)
         else:
             from .sft import run_sft
 

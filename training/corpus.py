@@ -76,6 +76,8 @@ def qa_pairs(data: str, split: str = "train", max_pairs: int | None = None) -> l
             pairs = [(q, a) for q, a, _s in mf3qa_pairs(source, split)]
         else:
             pairs = _pairs_of(iter_documents([source], preset=preset, split=split), source)
+    elif split != "train":
+        raise CorpusError(str(data), None, "split", f"a plain file has no {split!r} split: name the {split} pairs' own file")
     else:
         pairs = _pairs_of(iter_documents([data]), data)
     return pairs[:max_pairs] if max_pairs else pairs

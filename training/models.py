@@ -34,7 +34,7 @@ def load_tokenizer(spec: ModelSpec):
     try:
         tok = AutoTokenizer.from_pretrained(spec.base, revision=spec.revision, trust_remote_code=spec.trust_remote_code)
     except (OSError, ValueError) as exc:
-        raise TrainingError(_cannot_load(spec.base, exc)) from exc
+        raise TrainingError(cannot_load_message(spec.base, exc)) from exc
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     return tok
@@ -50,13 +50,13 @@ def load_base_model(spec: ModelSpec, gradient_checkpointing: bool = False):
     try:
         model = AutoModelForCausalLM.from_pretrained(spec.base, **kwargs)
     except (OSError, ValueError) as exc:
-        raise TrainingError(_cannot_load(spec.base, exc)) from exc
+        raise TrainingError(cannot_load_message(spec.base, exc)) from exc
     if gradient_checkpointing:
         model.config.use_cache = False
     return model
 
 
-def _cannot_load(name: str, exc: Exception) -> str:
+def cannot_load_message(name: str, exc: Exception) -> str:
     offline = os.environ.get("HF_HUB_OFFLINE") == "1"
     where = ("a local folder" if Path(name).exists() else
              "the Hugging Face hub" + (" (HF_HUB_OFFLINE=1: downloads are off)" if offline else ""))

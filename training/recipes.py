@@ -120,10 +120,15 @@ class RetrieverRecipe:
     weight_decay: float = 0.01
     max_seq_length: int = 256
     hard_negatives: int = 1  # BM25-mined negatives per pair (train answers only)
+    negative_depth: int = 10  # negatives are drawn from each question's top N BM25 answers
     freeze_word_embeddings: bool = False
+    freeze_layers: int = 0  # the bottom N transformer layers stay as they are (less backward work on a CPU)
     precision: Literal["bf16", "fp16", "fp32"] = "fp32"
-    eval_dev: bool = True  # evaluate on the MF3QA dev benchmark (dev is never trained on)
-    eval_steps: int = 0  # 0 = only at the end
+    eval_dev: bool = True  # end with Recall@10 on dev questions vs dev answers (dev is never trained on)
+    dev_data: str | None = None  # dev pairs for a plain-file `data` (MF3QA: its own dev split)
+    logging_steps: int = 10
+    save_steps: int = 200
+    device: str | None = None  # None = cuda when there is one, else cpu
     seed: int = 42
 
 

@@ -15,28 +15,35 @@ from ..documents import Source
 from ..prompts import SYSTEM_PROMPT, chat_messages
 
 
+def load_causal_lm(model: str, adapters: Sequence[str] = (), dtype: str = "auto", trust_remote_code: bool = False):
+    """(model, tokenizer) of a Hugging Face causal LM, with PEFT LoRA adapters applied."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model, trust_remote_code=trust_remote_code)
+    torch_dtype = dtype if dtype == "auto" else getattr(torch, dtype)
+    lm = AutoModelForCausalLM.from_pretrained(model, dtype=torch_dtype, trust_remote_code=trust_remote_code)
+    if adapters:
+        from peft import PeftModel
+
+        # stacked adapters (e.g. CPT then SFT): each was trained on the model with the earlier
+        # ones merged in, so they are merged in order and the last one is applied on top
+        for adapter in adapters[:-1]:
+            lm = PeftModel.from_pretrained(lm, adapter).merge_and_unload()
+        lm = PeftModel.from_pretrained(lm, adapters[-1])
+    return lm, tokenizer
+
+
 class TransformersGenerator:
     def __init__(self, model: str = "gaokerena/gaokerena-v1", adapters: Sequence[str] = (), dtype: str = "auto",
                  device: str | None = None, max_new_tokens: int = 512, temperature: float = 0.0,
                  trust_remote_code: bool = False, system_prompt: str = SYSTEM_PROMPT):
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.name = model + "".join(f"+{a}" for a in adapters)
-        self.tokenizer = AutoTokenizer.from_pretrained(model, trust_remote_code=trust_remote_code)
+        self.model, self.tokenizer = load_causal_lm(model, adapters, dtype, trust_remote_code)
         if not getattr(self.tokenizer, "chat_template", None):
             raise ValueError(f"{model}: the tokenizer has no chat template; the RAG prompt needs one")
-        torch_dtype = dtype if dtype == "auto" else getattr(torch, dtype)
-        self.model = AutoModelForCausalLM.from_pretrained(model, dtype=torch_dtype,
-                                                          trust_remote_code=trust_remote_code)
-        if adapters:
-            from peft import PeftModel
-
-            # stacked adapters (e.g. CPT then SFT): each was trained on the model with the earlier
-            # ones merged in, so they are merged in order and the last one is applied on top
-            for adapter in adapters[:-1]:
-                self.model = PeftModel.from_pretrained(self.model, adapter).merge_and_unload()
-            self.model = PeftModel.from_pretrained(self.model, adapters[-1])
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.model.to(self.device).eval()
         self.max_new_tokens = max_new_tokens
