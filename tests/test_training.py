@@ -149,3 +149,9 @@ def test_real_preset_fails_clearly_without_the_hub(tmp_path):
     assert done.returncode == 1, done.stderr
     assert "cannot load the base model 'CohereForAI/aya-expanse-8b'" in done.stderr
     assert "model.base=PATH" in done.stderr and not (tmp_path / "run" / "adapter").exists()
+    done = subprocess.run([sys.executable, "-m", "gaokerena_rag.cli", "train", "retriever", "--preset",
+                           "retriever-mf3qa", "--base", "intfloat/multilingual-e5-small", f"out_dir={tmp_path / 'r'}"],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert done.returncode == 1, done.stderr
+    assert "cannot load the base model 'intfloat/multilingual-e5-small'" in done.stderr and "base=PATH" in done.stderr
+    assert not (tmp_path / "r" / "model").exists()

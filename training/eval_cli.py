@@ -64,7 +64,7 @@ def cmd_mmlu(args) -> int:
     except OSError as exc:
         from .models import cannot_load_message
 
-        print(f"error: {cannot_load_message(args.model, exc)}", file=sys.stderr)
+        print(f"error: {cannot_load_message(args.model, exc, '--model PATH')}", file=sys.stderr)
         return 1
     model.to(args.device or ("cuda" if torch.cuda.is_available() else "cpu")).eval()
     if tokenizer.pad_token is None:

@@ -56,13 +56,13 @@ def load_base_model(spec: ModelSpec, gradient_checkpointing: bool = False):
     return model
 
 
-def cannot_load_message(name: str, exc: Exception) -> str:
+def cannot_load_message(name: str, exc: Exception, hint: str = "model.base=PATH, or --base PATH") -> str:
     offline = os.environ.get("HF_HUB_OFFLINE") == "1"
     where = ("a local folder" if Path(name).exists() else
              "the Hugging Face hub" + (" (HF_HUB_OFFLINE=1: downloads are off)" if offline else ""))
     return (f"cannot load the base model {name!r} from {where}: {str(exc).splitlines()[0]}\n"
             f"On a machine with hub access the recipe downloads it; here, pass a local model folder "
-            f"(model.base=PATH, or --base PATH).")
+            f"({hint}).")
 
 
 def with_lora(model, lora: LoraSpec, gradient_checkpointing: bool):

@@ -151,7 +151,7 @@ def run_retriever(recipe: RetrieverRecipe, resume: bool = True, callbacks: list 
     try:
         embedder = SentenceTransformerEmbedder(base, device=recipe.device, max_seq_length=recipe.max_seq_length)
     except (OSError, ValueError) as exc:
-        raise TrainingError(cannot_load_message(base, exc)) from exc
+        raise TrainingError(cannot_load_message(base, exc, "base=PATH, or --base PATH")) from exc
     model, qp, pp = embedder.model, embedder.query_prefix, embedder.passage_prefix
     freeze(model[0].auto_model, recipe.freeze_word_embeddings, recipe.freeze_layers)
     train_set = training_rows(recipe)
