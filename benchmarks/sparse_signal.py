@@ -20,11 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from training.mf3qa_eval import metrics  # noqa: E402
 from benchmarks.common import machine, table, write_section  # noqa: E402
 from benchmarks.mf3qa_retrieval import prepare  # noqa: E402
 from gaokerena_rag.embedders import load_embedder  # noqa: E402
 from gaokerena_rag.retrieval import HybridRetriever, RetrievalConfig, rrf  # noqa: E402
+from training.mf3qa_eval import metrics  # noqa: E402
 
 
 def main() -> None:

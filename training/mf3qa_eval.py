@@ -113,21 +113,34 @@ def answer_body(text: str, notice: str | None) -> str:
     return text
 
 
+def percentile(values: Sequence[float], q: float) -> float:
+    xs = sorted(values)
+    if not xs:
+        return float("nan")
+    return xs[min(len(xs) - 1, max(0, int(round(q / 100 * (len(xs) - 1)))))]
+
+
 def answer_report(assistant, pairs: Sequence[tuple[str, str]], progress: bool = True) -> dict:
-    """Ask each question; score the answers against the reference answers."""
+    """Ask each question; score the answers (and, for comparison, the top source's answer part
+    alone) against the reference answers."""
     from tqdm.auto import tqdm
 
     from gaokerena_rag.citations import parse_citations
 
-    f1, rl, grounding, times = [], [], [], []
-    in_range = abstained = flagged = 0
+    f1, rl, top_f1, top_rl, grounding, times = [], [], [], [], [], []
+    in_range = abstained = flagged = printed = removed = 0
     for question, reference in tqdm(pairs, desc="answers", disable=not progress):
         t0 = time.perf_counter()
         answer = assistant.ask(question)
         times.append(time.perf_counter() - t0)
         numbers = parse_citations(answer.text)
+        printed += len(CITATION.findall(answer.text))
         in_range += all(1 <= n <= len(answer.sources) for n in numbers)
+        removed += answer.removed_citations
         flagged += bool(answer.emergency)
+        top = answer.sources[0].answer_text if answer.sources else ""
+        top_f1.append(token_f1(top, reference))
+        top_rl.append(rouge_l(top, reference))
         if answer.abstained:
             abstained += 1
             continue
@@ -136,13 +149,13 @@ def answer_report(assistant, pairs: Sequence[tuple[str, str]], progress: bool = 
         rl.append(rouge_l(body, reference))
         grounding.append(answer.grounding)
     n = max(len(pairs), 1)
-    times.sort()
 
     def mean(xs):
         return sum(xs) / len(xs) if xs else float("nan")
 
     return {"questions": len(pairs), "token_f1": mean(f1), "rouge_l": mean(rl), "answered": len(f1),
-            "citations_in_range": in_range / n, "grounding_mean": mean(grounding),
-            "grounding_min": min(grounding, default=float("nan")), "abstained": abstained / n,
-            "emergency": flagged / n, "p50_ms": 1000 * times[len(times) // 2] if times else float("nan"),
-            "p95_ms": 1000 * times[min(len(times) - 1, int(0.95 * len(times)))] if times else float("nan")}
+            "retrieval_only_token_f1": mean(top_f1), "retrieval_only_rouge_l": mean(top_rl),
+            "citations_printed": printed, "citations_in_range": in_range / n, "citations_removed": removed,
+            "grounding_mean": mean(grounding), "grounding_min": min(grounding, default=float("nan")),
+            "abstained": abstained / n, "emergency": flagged / n,
+            "p50_ms": 1000 * percentile(times, 50), "p95_ms": 1000 * percentile(times, 95)}
