@@ -122,3 +122,24 @@ def test_eval_retrieval_and_answers_on_an_mf3qa_folder(mf3qa_folder, tmp_path):
     report = dict(line.split(None, 1) for line in done.stdout.splitlines()[1:])
     assert report["questions"] == "3" and report["citations_in_range"] == "1.000"
     assert float(report["abstained"]) + int(report["answered"]) / 3 == pytest.approx(1.0, abs=1e-3)
+
+
+def test_batched_loglikelihoods_equal_one_at_a_time(always_three):
+    """Right padding in a batch does not change any continuation's log-likelihood."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from training.mmlu import loglikelihoods
+
+    model_path, _data = always_three
+    model, tok = AutoModelForCausalLM.from_pretrained(model_path), AutoTokenizer.from_pretrained(model_path)
+    pairs = [("سردرد میگرنی", " 1"), ("فشار خون بالاتر از ۱۴۰ روی ۹۰ نیاز به پیگیری دارد", " ورزش منظم"),
+             ("قند", " 3")]
+    batched = loglikelihoods(model, tok, pairs, batch_size=3)
+    for (context, continuation), value in zip(pairs, batched):
+        ctx = tok(context)["input_ids"]
+        cont = tok(continuation, add_special_tokens=False)["input_ids"]
+        with torch.no_grad():
+            logp = torch.log_softmax(model(input_ids=torch.tensor([ctx + cont])).logits[0].float(), -1)
+        direct = sum(float(logp[len(ctx) - 1 + j, t]) for j, t in enumerate(cont))
+        assert value == pytest.approx(direct, abs=1e-4)

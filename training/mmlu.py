@@ -136,12 +136,11 @@ def loglikelihoods(model, tokenizer, pairs: Sequence[tuple[str, str]], batch_siz
             input_ids[i, : len(ids)] = torch.tensor(ids)
             mask[i, : len(ids)] = 1
         with torch.no_grad():
-            logits = model(input_ids=input_ids.to(device), attention_mask=mask.to(device)).logits.float()
-        logprobs = torch.log_softmax(logits, dim=-1).cpu()
-        for i, (ids, n) in enumerate(chunk):
-            targets = torch.tensor(ids[len(ids) - n:])
-            positions = torch.arange(len(ids) - n - 1, len(ids) - 1)
-            out.append(float(logprobs[i, positions, targets].sum()))
+            logits = model(input_ids=input_ids.to(device), attention_mask=mask.to(device)).logits
+            for i, (ids, n) in enumerate(chunk):  # only the continuation's rows go to float (vocabularies are big)
+                rows = torch.log_softmax(logits[i, len(ids) - n - 1: len(ids) - 1].float(), dim=-1)
+                targets = torch.tensor(ids[len(ids) - n:], device=rows.device)
+                out.append(float(rows.gather(1, targets[:, None]).sum()))
     return out
 
 
