@@ -90,6 +90,7 @@ def test_retriever_training_lowers_loss_and_improves_dev(tiny_setup, tmp_path):
     assert report.dev["mrr@10"] > mrr_before
     saved = load_embedder(str(report.model))
     assert (saved.query_prefix, saved.passage_prefix) == ("query: ", "passage: ")
+    assert saved.model.max_seq_length == 128  # the base's: max_seq_length 32 capped training only
     assert json.loads((report.model / "recipe.json").read_text())["name"] == "tiny-retriever"
 
 

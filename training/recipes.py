@@ -118,7 +118,7 @@ class RetrieverRecipe:
     lr: float = 2e-5
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
-    max_seq_length: int = 256
+    max_seq_length: int | None = 256  # training only (cost); the saved model keeps its base's length
     hard_negatives: int = 1  # BM25-mined negatives per pair (train answers only)
     negative_depth: int = 10  # negatives are drawn from each question's top N BM25 answers
     freeze_word_embeddings: bool = False

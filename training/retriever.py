@@ -149,10 +149,12 @@ def run_retriever(recipe: RetrieverRecipe, resume: bool = True, callbacks: list 
     t0 = time.perf_counter()
     base = base_model(recipe.base)
     try:
-        embedder = SentenceTransformerEmbedder(base, device=recipe.device, max_seq_length=recipe.max_seq_length)
+        embedder = SentenceTransformerEmbedder(base, device=recipe.device)
     except (OSError, ValueError) as exc:
         raise TrainingError(cannot_load_message(base, exc, "base=PATH, or --base PATH")) from exc
     model, qp, pp = embedder.model, embedder.query_prefix, embedder.passage_prefix
+    full_length = model.max_seq_length
+    model.max_seq_length = recipe.max_seq_length or full_length  # a cap on training cost only
     freeze(model[0].auto_model, recipe.freeze_word_embeddings, recipe.freeze_layers)
     train_set = training_rows(recipe)
     prompts = {col: (qp if col == "anchor" else pp) for col in train_set.column_names}
@@ -170,6 +172,7 @@ def run_retriever(recipe: RetrieverRecipe, resume: bool = True, callbacks: list 
     resumed = last_checkpoint(checkpoints) if resume else None
     trainer.train(resume_from_checkpoint=resumed)
     model.prompts = {"query": qp, "passage": pp}
+    model.max_seq_length = full_length  # the saved model embeds whole passages, as its base did
 
     dev = None
     if recipe.eval_dev:
