@@ -28,7 +28,8 @@ def add_commands(sub) -> None:
         which.add_argument("--preset", help="a preset name (see: gaokerena train presets)")
         which.add_argument("--config", help="a recipe YAML file")
         p.add_argument("--base", help="the model to start from (model.base)")
-        p.add_argument("--data", help="the training data (corpus input for cpt; MF3QA folder or question/answer pairs for sft and retriever)")
+        p.add_argument("--data", help="the training data (corpus input for cpt; MF3QA folder or question/answer "
+                                      "pairs for sft and retriever)")
         p.add_argument("--out", help="output folder (out_dir)")
         p.add_argument("--max-steps", type=int, help="stop after N optimizer steps")
         p.add_argument("--no-resume", action="store_true", help="start afresh even if checkpoints exist")
