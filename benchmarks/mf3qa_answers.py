@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from benchmarks.common import machine, table, write_section  # noqa: E402
-from gaokerena_rag.assistant import GaokerenaAssistant  # noqa: E402
+from gaokerena_rag.assistant import GaokerenaAssistant, evidence  # noqa: E402
 from gaokerena_rag.chunking import split_sentences  # noqa: E402
 from gaokerena_rag.citations import SupportThresholds, lexical_support  # noqa: E402
 from gaokerena_rag.generators.extractive import ExtractiveGenerator  # noqa: E402
@@ -47,10 +47,6 @@ from index_build.presets import mf3qa_pairs  # noqa: E402
 from training.mf3qa_eval import answer_report  # noqa: E402
 
 SIGNALS = ("dense", "char4")
-
-
-def evidence(results, signal: str) -> float:
-    return max((r.scores.get(signal, 0.0) for r in results), default=0.0)
 
 
 def calibrate_abstention(assistant, dev_q, ood_q, rate: float) -> tuple[str, float, dict]:

@@ -31,7 +31,7 @@ from benchmarks.common import machine, run_measured, table, write_section  # noq
 from gaokerena_rag.index import LexicalSpec, lexical_text  # noqa: E402
 from gaokerena_rag.normalize import PersianTokenizer  # noqa: E402
 from gaokerena_rag.retrieval import HybridRetriever, RetrievalConfig  # noqa: E402
-from training.mf3qa_eval import answer_corpus, metrics, percentile  # noqa: E402
+from training.mf3qa_eval import answer_corpus, metrics, percentile, write_passages  # noqa: E402
 
 
 class MemoEmbedder:
@@ -76,9 +76,7 @@ def prepare(data: Path, work: Path) -> dict:
     random.Random(0).shuffle(shuffled)
     small = [(f"train-{i}", train[i][1]) for i in shuffled[:3000]] + [d for d in docs if d[0].startswith("dev-")]
     for name, rows in (("full", docs), ("small", small)):
-        with open(work / f"{name}.jsonl", "w", encoding="utf-8") as fh:
-            for doc_id, text in rows:
-                fh.write(json.dumps({"id": doc_id, "text": text}, ensure_ascii=False) + "\n")
+        write_passages(rows, work / f"{name}.jsonl")
     small_ids = {d for d, _ in small}
     return {"queries": corpus["queries"], "relevant": relevant, "relevant_small": [r & small_ids for r in relevant],
             "n_full": len(docs), "n_small": len(small), "shared_text": sum(len(r) > 1 for r in relevant)}
@@ -116,6 +114,18 @@ def _grid(step: float = 0.1):
     for i in range(1, n):
         for j in range(1, n - i):
             yield {"dense": i * step, "words": j * step, "char4": (n - i - j) * step}
+
+
+def tune_weights(retriever: HybridRetriever, queries, relevant, fusion: str) -> dict[str, float]:
+    """The grid's weights that maximise MRR@10 + Recall@10 on these queries (the retriever's config is left set)."""
+    sweep = []
+    for w in _grid():
+        retriever.config = RetrievalConfig(fusion=fusion, weights=w)
+        m = evaluate(retriever, queries, relevant)
+        sweep.append((m["mrr@10"] + m["recall@10"], w))
+    best = max(sweep, key=lambda x: x[0])[1]
+    retriever.config = RetrievalConfig(fusion=fusion, weights=best)
+    return best
 
 
 def quality(stats: dict, prep: dict, rel_key: str, variants: bool = True) -> tuple[list[tuple], dict]:
@@ -157,14 +167,7 @@ def quality(stats: dict, prep: dict, rel_key: str, variants: bool = True) -> tup
     rows.append(("hybrid dense + words + char4, RRF k=60", evaluate(base, queries, relevant)))
     tuned = {}
     for fusion in ("minmax", "zscore"):
-        sweep = []
-        for w in _grid():
-            base.config = RetrievalConfig(fusion=fusion, weights=w)
-            m = evaluate(base, queries[:half], relevant[:half])
-            sweep.append((m["mrr@10"] + m["recall@10"], w))
-        w = max(sweep, key=lambda x: x[0])[1]
-        tuned[fusion] = w
-        base.config = RetrievalConfig(fusion=fusion, weights=w)
+        w = tuned[fusion] = tune_weights(base, queries[:half], relevant[:half], fusion)
         label = ", ".join(f"{k} {v:.2f}" for k, v in w.items())
         rows.append((f"hybrid {fusion} fusion, weights {label} (tuned on dev[:{half}])", evaluate(base, queries, relevant)))
         rows.append((f"&nbsp;&nbsp;the same, held-out dev[{half}:] only",

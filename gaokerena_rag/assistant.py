@@ -55,6 +55,11 @@ class Answer:
         return asdict(self)
 
 
+def evidence(results: Sequence[RetrievedPassage], signal: str) -> float:
+    """The best raw score on ``signal`` among the retrieved passages (what abstention compares)."""
+    return max((r.scores.get(signal, 0.0) for r in results), default=0.0)
+
+
 def to_source(n: int, r: RetrievedPassage) -> Source:
     return Source(n=n, doc_id=r.doc_id, passage_id=r.passage_id, title=r.title, source=r.source, url=r.url,
                   passage=r.text, score=r.score, scores=dict(r.scores))
@@ -115,8 +120,8 @@ class GaokerenaAssistant:
         results = self.retriever.retrieve(question, k or cfg.k, vector)
         sources = [to_source(i, r) for i, r in enumerate(results, start=1)]
         timings["retrieve_s"] = time.perf_counter() - t1
-        evidence = max((r.scores.get(cfg.evidence_signal, 0.0) for r in results), default=0.0)
-        if flags.semantic_only and evidence < cfg.min_evidence:
+        best = evidence(results, cfg.evidence_signal)
+        if flags.semantic_only and best < cfg.min_evidence:
             # the classifier alone is not trusted on a question the medical sources do not cover
             flags = RedFlags()
         notice = None
@@ -128,14 +133,14 @@ class GaokerenaAssistant:
         base = dict(question=question, sources=sources, emergency=notice,
                     emergency_categories=list(flags.categories), model=self.generator.name,
                     index=str(self.retriever.files.path))
-        if evidence < cfg.min_evidence:
+        if best < cfg.min_evidence:
             listing = "\n".join(f"[{s.n}] {s.title or s.doc_id}" for s in sources[:3])
             body = ABSTAIN_TEXT + ("\n" + listing if listing else "")
             yield body + "\n\n" + PHYSICIAN_NOTICE
             timings["total_s"] = time.perf_counter() - t0
             text = "\n\n".join(x for x in (notice, body, PHYSICIAN_NOTICE) if x)
             yield Answer(text=text, citations=[], grounding=1.0, abstained=True,
-                         abstain_reason=f"best {cfg.evidence_signal} score {evidence:.3f} < {cfg.min_evidence}", timings=timings, **base)
+                         abstain_reason=f"best {cfg.evidence_signal} score {best:.3f} < {cfg.min_evidence}", timings=timings, **base)
             return
 
         t2 = time.perf_counter()

@@ -93,8 +93,10 @@ def resolve_index(args) -> Path:
 
 
 def _index_args(p: argparse.ArgumentParser) -> None:
+    from index_build.presets import MF3QA_LOCAL
+
     p.add_argument("--index", help="index folder (default: the MF3QA knowledge base, built on first use)")
-    p.add_argument("--data", default="../shared/data/mf3qa", help="MF3QA folder for the default knowledge base")
+    p.add_argument("--data", default=MF3QA_LOCAL, help="MF3QA folder for the default knowledge base")
     p.add_argument("--threads", type=int, help="embedding threads for queries (default: 2, or 1 on one core)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 

@@ -67,8 +67,6 @@ def cmd_mmlu(args) -> int:
         print(f"error: {cannot_load_message(args.model, exc, '--model PATH')}", file=sys.stderr)
         return 1
     model.to(args.device or ("cuda" if torch.cuda.is_available() else "cpu")).eval()
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
     retrieve = None
     if args.index:
         from gaokerena_rag.retrieval import HybridRetriever
@@ -91,16 +89,13 @@ def cmd_retrieval(args) -> int:
     from gaokerena_rag.retrieval import HybridRetriever
     from index_build.builder import build_index
 
-    from .mf3qa_eval import answer_corpus, retrieval_rows
+    from .mf3qa_eval import answer_corpus, retrieval_rows, write_passages
 
     corpus = answer_corpus(args.data)
     slug = "".join(c if c.isalnum() else "_" for c in args.embedder)[-60:]
     work = Path(args.work) if args.work else default_cache_dir() / "eval" / f"mf3qa-answers-{slug}"
     work.mkdir(parents=True, exist_ok=True)
-    source = work / "passages.jsonl"
-    with open(source, "w", encoding="utf-8") as fh:
-        for doc_id, text in corpus["docs"]:
-            fh.write(json.dumps({"id": doc_id, "text": text}, ensure_ascii=False) + "\n")
+    source = write_passages(corpus["docs"], work / "passages.jsonl")
     build_index([str(source)], work / "index", IndexSettings(embedder=args.embedder, chunk_words=100_000))
     retriever = HybridRetriever.from_index(work / "index")
     n = args.limit or len(corpus["queries"])

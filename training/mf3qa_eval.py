@@ -81,6 +81,16 @@ def answer_corpus(data: str | Path) -> dict:
             "relevant": [by_text[a.strip()] | {f"dev-{j}"} for j, (_q, a, _s) in enumerate(dev)], "train": train}
 
 
+def write_passages(docs: Sequence[tuple[str, str]], path: str | Path) -> Path:
+    """``(id, text)`` rows as the JSONL ``gaokerena index build`` reads."""
+    import json
+
+    with open(path, "w", encoding="utf-8") as fh:
+        for doc_id, text in docs:
+            fh.write(json.dumps({"id": doc_id, "text": text}, ensure_ascii=False) + "\n")
+    return Path(path)
+
+
 def retrieval_rows(retriever, queries: Sequence[str], relevant: Sequence[set[str]], k: int = 10) -> list[tuple]:
     """(mode, metrics) for dense alone, each lexical side alone and the retriever's own hybrid."""
     from dataclasses import replace

@@ -30,6 +30,7 @@ from .corpus import qa_pairs
 from .e5_convert import without_pooler
 from .models import TrainingError, cannot_load_message, last_checkpoint, save_atomically
 from .recipes import RetrieverRecipe, recipe_dict
+from .runs import loss_text, losses
 
 
 @dataclass
@@ -46,8 +47,7 @@ class RetrieverReport:
     dev: dict[str, float] | None  # recall@10, mrr@10 on MF3QA dev (dev answers as the corpus)
 
     def summary(self) -> str:
-        loss = (f"loss {self.first_loss:.3f} → {self.last_loss:.3f}" if self.first_loss is not None
-                and self.last_loss is not None else "no loss logged")
+        loss = loss_text(self.first_loss, self.last_loss)
         dev = (f"; dev Recall@10 {self.dev['recall@10']:.3f}, MRR@10 {self.dev['mrr@10']:.3f}" if self.dev else "")
         return (f"{self.steps} steps on {self.pairs} pairs in {self.seconds:.0f} s, {loss}{dev}; model: {self.model}"
                 + (f" (resumed from {self.resumed_from})" if self.resumed_from else ""))
@@ -182,7 +182,7 @@ def run_retriever(recipe: RetrieverRecipe, resume: bool = True, callbacks: list 
             return next((float(v) for k, v in scores.items() if k.endswith("_" + metric)), float("nan"))
 
         dev = {m: pick(m) for m in ("recall@10", "mrr@10", "accuracy@1")}
-    logged = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    logged = losses(trainer)
     report = RetrieverReport(Path(recipe.out_dir) / "model", trainer.state.global_step, len(train_set),
                              logged[0] if logged else None, logged[-1] if logged else None, resumed,
                              time.perf_counter() - t0, dev)

@@ -26,15 +26,18 @@ class RunReport:
     examples: int  # packed blocks (CPT) or prompt/completion rows (SFT)
 
     def summary(self) -> str:
-        loss = (f"loss {self.first_loss:.3f} → {self.last_loss:.3f}" if self.first_loss is not None
-                and self.last_loss is not None else "no loss logged")
-        return (f"{self.steps} steps on {self.examples} examples in {self.seconds:.0f} s, {loss}; adapter: "
+        return (f"{self.steps} steps on {self.examples} examples in {self.seconds:.0f} s, "
+                f"{loss_text(self.first_loss, self.last_loss)}; adapter: "
                 f"{self.adapter}" + (f"; merged model: {self.merged}" if self.merged else "")
                 + (f" (resumed from {self.resumed_from})" if self.resumed_from else ""))
 
 
 def losses(trainer) -> list[float]:
     return [h["loss"] for h in trainer.state.log_history if "loss" in h]
+
+
+def loss_text(first: float | None, last: float | None) -> str:
+    return f"loss {first:.3f} → {last:.3f}" if first is not None and last is not None else "no loss logged"
 
 
 def finish(trainer, recipe, model_spec, examples: int, resumed: str | None, t0: float) -> RunReport:
