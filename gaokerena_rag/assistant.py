@@ -15,7 +15,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from . import citations
 from .config import AssistantConfig
@@ -98,9 +98,14 @@ class GaokerenaAssistant:
         assert answer is not None
         return answer
 
-    def stream(self, question: str, *, k: int | None = None,
-               history: Sequence[dict] | None = None) -> Iterator[str | Answer]:
-        """Yield text pieces as they are written, then the full ``Answer``."""
+    def stream(self, question: str, *, k: int | None = None, history: Sequence[dict] | None = None,
+               on_sources: Callable[[list[Source], str | None], None] | None = None) -> Iterator[str | Answer]:
+        """Yield text pieces as they are written, then the full ``Answer``.
+
+        ``on_sources(sources, emergency_notice)`` is called once retrieval and the red-flag
+        check are done, before the first piece, so a page can show the sources and the
+        emergency banner while the answer is still being written.
+        """
         cfg = self.config
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
@@ -128,6 +133,9 @@ class GaokerenaAssistant:
         if flags.emergency:
             notice = (suicide_notice(cfg.emergency_number, cfg.suicide_helpline) if "suicide" in flags.categories
                       else emergency_notice(cfg.emergency_number))
+        if on_sources is not None:
+            on_sources(sources, notice)
+        if notice:
             yield notice + "\n\n"
 
         base = dict(question=question, sources=sources, emergency=notice,

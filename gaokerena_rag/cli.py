@@ -198,10 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
     from gaokerena_rag import console
     from training.cli import add_commands as add_training
     from training.eval_cli import add_commands as add_eval
+    from ui.cli import add_commands as add_ui
 
     console.add_commands(sub, _index_args)
     add_training(sub)
     add_eval(sub, _index_args)
+    add_ui(sub, _index_args)
     return parser
 
 
