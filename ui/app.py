@@ -61,6 +61,7 @@ class UISettings:
     feedback_db: str | None = None  # SQLite file for helpful / not helpful; None = no feedback controls
     log_dir: str | None = None  # JSONL question log; None = questions are not written anywhere
     concurrency: int = 4  # answers computed at once (more wait in Gradio's queue)
+    stream_every: float = 0.1  # seconds between streamed updates after the first piece
     examples: list[str] = field(default_factory=lambda: list(EXAMPLES))
     title: str = "گائوکرنا: پاسخ پزشکی با منبع"
 
@@ -100,7 +101,7 @@ class ClinicianApp:
         assistant = self.assistants[backend]
         turn = len(state["turns"]) + 1
         prefix = f"q{turn}-src"
-        chat = list(chat or []) + [{"role": "user", "content": question}, {"role": "assistant", "content": "…"}]
+        chat = list(chat or []) + [{"role": "user", "content": question}, {"role": "assistant", "content": ""}]
         seen: dict[str, Any] = {"sources": [], "banner": ""}
 
         def on_sources(sources, emergency):
@@ -110,18 +111,24 @@ class ClinicianApp:
             current = render.sources_html(seen["sources"], checks, show_scores=show_scores, anchor_prefix=prefix)
             return _panel(current, state["turns"], turn)
 
-        yield chat, gr.skip(), "", gr.skip(), "", gr.skip(), state
         t0 = time.perf_counter()
-        text, answer = "", None
+        text, answer, first, last = "", None, True, 0.0
         with self._gates[backend]:
             for piece in assistant.stream(question, k=int(k), history=state["history"], on_sources=on_sources):
                 if isinstance(piece, Answer):
                     answer = piece
                     break
                 text += piece
+                if not first and time.perf_counter() - last < self.settings.stream_every:
+                    continue  # pieces that come faster than a reader needs go out together
+                last = time.perf_counter()
                 chat[-1] = {"role": "assistant",
                             "content": render.link_citations(text, len(seen["sources"]), prefix)}
-                yield chat, panel(), seen["banner"], render.sources_json(seen["sources"]), "", gr.skip(), state
+                if first:  # the sources and the banner go out once, with the first piece
+                    first = False
+                    yield chat, panel(), seen["banner"], render.sources_json(seen["sources"]), "", gr.skip(), state
+                else:
+                    yield chat, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         assert answer is not None
         chat[-1] = {"role": "assistant", "content": render.answer_html(answer, prefix)}
         final = render.sources_html(answer.sources, answer.citations, show_scores=show_scores, anchor_prefix=prefix)
@@ -197,7 +204,8 @@ class ClinicianApp:
     def serve(self, block: bool = True) -> gr.Blocks:
         s = self.settings
         page = self.build()
-        page.queue(default_concurrency_limit=s.concurrency)
+        # queue positions go out every second, not to every waiting client after every answer
+        page.queue(default_concurrency_limit=s.concurrency, status_update_rate=1.0)
         auth = None
         if s.auth_file:
             from .auth import checker

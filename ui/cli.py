@@ -23,6 +23,8 @@ def add_commands(sub, index_args) -> None:
     p.add_argument("--feedback-db", metavar="FILE", help="turn feedback on, stored in this SQLite file")
     p.add_argument("--log-dir", metavar="DIR", help="write each question and answer as JSONL here (off by default)")
     p.add_argument("--concurrency", type=int, default=4, help="answers computed at once (default 4)")
+    p.add_argument("--stream-every", type=float, default=0.1, metavar="SECONDS",
+                   help="least time between streamed updates after the first piece (default 0.1; 0 sends every piece)")
     p.add_argument("--hash-password", action="store_true",
                    help="read a password and print the hash to put after 'user:' in the --auth file, then exit")
     p.set_defaults(func=cmd_ui)
@@ -41,7 +43,7 @@ def open_app(args):
         config = replace(build_config(args), generator=GeneratorConfig())
         assistants["extractive"] = GaokerenaAssistant(primary.retriever, config=config)
     settings = UISettings(host=args.host, port=args.port, auth_file=args.auth, feedback_db=args.feedback_db,
-                          log_dir=args.log_dir, concurrency=args.concurrency)
+                          log_dir=args.log_dir, concurrency=args.concurrency, stream_every=args.stream_every)
     return ClinicianApp(assistants, settings)
 
 

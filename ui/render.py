@@ -15,7 +15,7 @@ from typing import Iterable, Sequence
 
 from gaokerena_rag.assistant import Answer
 from gaokerena_rag.chunking import split_sentences
-from gaokerena_rag.citations import CITATION, SentenceCheck, lexical_support, parse_citations
+from gaokerena_rag.citations import CITATION, CONTENT_WORDS, SentenceCheck, parse_citations
 from gaokerena_rag.documents import Source
 
 HIGHLIGHT_MIN = 0.5  # F1 of the two word-overlap shares between an answer sentence and a passage sentence
@@ -74,18 +74,24 @@ def answer_html(answer: Answer, anchor_prefix: str = "src") -> str:
 
 
 def highlights(checks: Iterable[SentenceCheck], sources: Sequence[Source]) -> dict[int, set[int]]:
-    """For each source number, the indexes of its passage sentences that cited answer sentences say."""
-    by_n = {s.n: split_sentences(s.passage) for s in sources}
+    """For each source number, the indexes of its passage sentences that cited answer sentences say.
+
+    A passage sentence is marked when the F1 of the two word-overlap shares (as
+    ``citations.lexical_support`` counts words) with a claim citing its source is the claim's best
+    and at least ``HIGHLIGHT_MIN``.
+    """
+    words = CONTENT_WORDS
+    by_n = {s.n: [set(words(x)) for x in split_sentences(s.passage)] for s in sources}
     marked: dict[int, set[int]] = defaultdict(set)
     for check in checks:
-        if not check.claim:
+        claim = set(words(CITATION.sub(" ", check.sentence)))
+        if not check.claim or not claim:
             continue
-        claim = CITATION.sub(" ", check.sentence)
         for n in check.cited:
             best, best_i = 0.0, -1
             for i, sentence in enumerate(by_n.get(n, [])):
-                a, b = lexical_support(claim, sentence), lexical_support(sentence, claim)
-                f1 = 2 * a * b / (a + b) if a + b else 0.0
+                common = len(claim & sentence)
+                f1 = 2 * common / (len(claim) + len(sentence)) if common else 0.0
                 if f1 > best:
                     best, best_i = f1, i
             if best >= HIGHLIGHT_MIN:
