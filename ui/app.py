@@ -48,6 +48,7 @@ document.addEventListener("click", function (e) {
   setTimeout(function () { card.classList.remove("gk-flash"); }, 1600);
 }, true);
 </script>"""
+PANEL_EMPTY = '<div class="gk-sources gk-empty" dir="rtl">منابع هر پاسخ اینجا می‌آید.</div>'
 COPY_JS = "(text) => { if (text) navigator.clipboard.writeText(text); return []; }"
 
 
@@ -107,9 +108,9 @@ class ClinicianApp:
         def on_sources(sources, emergency):
             seen["sources"], seen["banner"] = sources, render.banner_html(emergency)
 
-        def panel(checks=()):
-            current = render.sources_html(seen["sources"], checks, show_scores=show_scores, anchor_prefix=prefix)
-            return _panel(current, state["turns"], turn)
+        def panel():
+            return _panel(render.sources_html(seen["sources"], show_scores=show_scores, anchor_prefix=prefix),
+                          state["turns"])
 
         t0 = time.perf_counter()
         text, answer, first, last = "", None, True, 0.0
@@ -132,15 +133,14 @@ class ClinicianApp:
         assert answer is not None
         chat[-1] = {"role": "assistant", "content": render.answer_html(answer, prefix)}
         final = render.sources_html(answer.sources, answer.citations, show_scores=show_scores, anchor_prefix=prefix)
-        plain = answer.to_dict()
         state["history"] = state["history"] + [{"role": "user", "content": question},
                                                {"role": "assistant", "content": answer.text}]
         state["turns"] = state["turns"] + [{"question": question, "answer": answer.text, "backend": backend,
                                             "chat_index": len(chat) - 1, "panel": final,
                                             "sources": render.sources_json(answer.sources)}]
         if self.log is not None:
-            self.log.write(question=question, answer=plain, backend=backend, seconds=time.perf_counter() - t0)
-        yield (chat, _panel(final, state["turns"][:-1], turn), render.banner_html(answer.emergency),
+            self.log.write(question=question, answer=answer.to_dict(), backend=backend, seconds=time.perf_counter() - t0)
+        yield (chat, _panel(final, state["turns"][:-1]), render.banner_html(answer.emergency),
                render.sources_json(answer.sources), "", answer.text, state)
 
     def rate(self, data: gr.LikeData, comment: str, state: dict | None) -> tuple[str, str]:
@@ -188,15 +188,14 @@ class ClinicianApp:
                     gr.Examples(s.examples, inputs=[question], label="نمونه پرسش‌ها")
                 with gr.Column(scale=2):
                     gr.Markdown("### منابع", rtl=True)
-                    panel = gr.HTML('<div class="gk-sources gk-empty" dir="rtl">منابع هر پاسخ اینجا می‌آید.</div>',
-                                    elem_id="gk-sources", label="sources_panel")
+                    panel = gr.HTML(PANEL_EMPTY, elem_id="gk-sources", label="sources_panel")
                     sources = gr.JSON(visible=False, label="sources")
             outputs = [chat, panel, banner, sources, question, plain, state]
             inputs = [question, chat, k, backend, show_scores, state]
             send.click(self.respond, inputs, outputs, api_name="ask")
             question.submit(self.respond, inputs, outputs, api_visibility="private")
             copy.click(None, [plain], None, js=COPY_JS, api_visibility="private")
-            clear.click(lambda: ([], "", "", None, "", "", None), None, outputs, api_visibility="private")
+            clear.click(lambda: ([], PANEL_EMPTY, "", None, "", "", None), None, outputs, api_visibility="private")
             if self.feedback is not None:
                 chat.like(self.rate, [comment, state], [thanks, comment], api_visibility="private")
         return page
@@ -217,8 +216,8 @@ class ClinicianApp:
         return page
 
 
-def _panel(current: str, earlier: list[dict], turn: int) -> str:
+def _panel(current: str, earlier: list[dict]) -> str:
     """The latest answer's cards, then each earlier question's cards folded away."""
     folded = "".join(f'<details class="gk-earlier"><summary>منابع پرسش {i}: {render.esc(t["question"][:60])}</summary>'
-                     f'{t["panel"]}</details>' for i, t in enumerate(earlier, start=1) if i != turn)
+                     f'{t["panel"]}</details>' for i, t in enumerate(earlier, start=1))
     return current + folded

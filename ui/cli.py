@@ -5,7 +5,6 @@ Gradio is imported only when the command runs, so ``gaokerena --help`` stays fas
 
 from __future__ import annotations
 
-import argparse
 import getpass
 import sys
 from dataclasses import replace
