@@ -28,33 +28,24 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
 
 from gradio_client import Client  # noqa: E402
 
 from benchmarks.common import machine, table, write_section  # noqa: E402
 from index_build.default_kb import KnowledgeBase  # noqa: E402
 from index_build.presets import mf3qa_pairs  # noqa: E402
+from servers import wait_until_serving  # noqa: E402
 from training.mf3qa_eval import percentile  # noqa: E402
 
 
 def start_server(index: Path, port: int, concurrency: int, threads: int, log: Path) -> subprocess.Popen:
-    import httpx
-
-    out = open(log, "w")
-    proc = subprocess.Popen([sys.executable, "-m", "gaokerena_rag.cli", "ui", "--index", str(index), "--port",
-                             str(port), "--concurrency", str(concurrency), "--threads", str(threads)], stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gaokerena ui exited:\n{log.read_text()}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError(f"gaokerena ui did not come up:\n{log.read_text()}")
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "gaokerena_rag.cli", "ui", "--index", str(index), "--port",
+                                 str(port), "--concurrency", str(concurrency), "--threads", str(threads)],
+                                stdout=out, stderr=subprocess.STDOUT)
+    wait_until_serving(f"http://127.0.0.1:{port}/", proc, log, seconds=300)
+    return proc
 
 
 def _has_text(update) -> bool:

@@ -7,12 +7,12 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from conftest import DIABETES_Q, TAUGHT, corpus_rows, write_jsonl
+from servers import free_port, wait_until_serving
 from gaokerena_rag import Answer, AssistantConfig, GaokerenaAssistant
 from gaokerena_rag.citations import parse_citations
 from gaokerena_rag.generators import GeneratorConfig
@@ -154,27 +154,16 @@ def test_transformers_backend_streams_a_checked_answer(assistant, tiny_lm, tmp_p
         assert torch.allclose(stacked.model(ids).logits, reference(ids).logits, atol=1e-5)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_openai_backend_against_transformers_serve(assistant, tiny_lm):
+def test_openai_backend_against_transformers_serve(assistant, tiny_lm, tmp_path):
     port = free_port()
     exe = Path(sys.executable).parent / "transformers"
-    server = subprocess.Popen([str(exe), "serve", str(tiny_lm), "--host", "127.0.0.1", "--port", str(port),
-                               "--device", "cpu"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    log = tmp_path / "serve.log"
+    with open(log, "w") as out:
+        server = subprocess.Popen([str(exe), "serve", str(tiny_lm), "--host", "127.0.0.1", "--port", str(port),
+                                   "--device", "cpu"], stdout=out, stderr=subprocess.STDOUT,
+                                  env={**os.environ, "HF_HUB_OFFLINE": "1"})
     try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert server.poll() is None and time.time() < deadline, server.stdout.read().decode()[-2000:]
-                time.sleep(0.5)
+        wait_until_serving(f"http://127.0.0.1:{port}/health", server, log, seconds=120)
         config = AssistantConfig(generator=GeneratorConfig(backend="openai", openai={
             "base_url": f"http://127.0.0.1:{port}/v1", "model": str(tiny_lm), "max_tokens": 40}))
         remote = GaokerenaAssistant(assistant.retriever, config=config)

@@ -89,7 +89,7 @@ def latest(updates: list[tuple]) -> list:
 def test_app_events_stream_log_and_take_feedback(assistant, tmp_path):
     import gradio as gr
 
-    from ui.app import ClinicianApp, UISettings
+    from ui.app import ClinicianApp, UISettings, history
 
     app = ClinicianApp({"extractive": assistant},
                        UISettings(feedback_db=str(tmp_path / "fb.sqlite"), log_dir=str(tmp_path / "log")))
@@ -104,7 +104,8 @@ def test_app_events_stream_log_and_take_feedback(assistant, tmp_path):
     updates = list(app.respond("خس خس سینه دارم و نفسم تنگ میشه", chat, 3, "extractive", False, state))
     chat, panel, *_rest, state = latest(updates)
     assert 'id="q2-src-1"' in panel and '<details class="gk-earlier">' in panel and 'id="q1-src-1"' in panel
-    assert [m["role"] for m in state["history"]] == ["user", "assistant", "user", "assistant"]
+    assert [m["role"] for m in history(state)] == ["user", "assistant", "user", "assistant"]
+    assert history(state)[0]["content"] == DIABETES_Q and history(state)[1]["content"] == expected.text
     logged = [json.loads(x) for x in next((tmp_path / "log").glob("*.jsonl")).read_text().splitlines()]
     assert [r["question"] for r in logged] == [DIABETES_Q, "خس خس سینه دارم و نفسم تنگ میشه"]
     thanks, comment = app.rate(gr.LikeData(None, {"index": 1, "value": "", "liked": False}), "ناقص بود", state)

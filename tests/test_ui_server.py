@@ -4,10 +4,8 @@ Debian's chromium (Playwright, headless), with 20 clients at once, login, and no
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,30 +14,11 @@ import pytest
 from gradio_client import Client
 
 from conftest import DIABETES_Q, QUERIES
+from servers import free_port, wait_until_serving
 
 CHROMIUM = os.environ.get("GAOKERENA_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("GAOKERENA_ARTIFACTS", Path(__file__).parent / "artifacts"))
 CHEST = "ناگهان قفسه سینه‌ام درد گرفت و به دست چپم می‌زند"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_up(url: str, proc: subprocess.Popen | None, log: Path, seconds: float = 180) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            pytest.fail(f"gaokerena ui exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"gaokerena ui did not answer at {url}:\n{log.read_text()}")
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +34,7 @@ def server(built_index, tmp_path_factory):
                                  "--port", str(port), "--stream-every", "0"], cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
-        wait_up(url, proc, log)
+        wait_until_serving(url, proc, log)
         yield {"url": url, "port": port, "work": work, "index": built_index}
     finally:
         proc.terminate()

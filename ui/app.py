@@ -9,6 +9,7 @@ optional login, and nothing written to disk unless the operator names where.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -85,15 +86,14 @@ class ClinicianApp:
         self.manifest = read_manifest(Path(first.retriever.files.path))
         self.feedback = FeedbackStore(self.settings.feedback_db) if self.settings.feedback_db else None
         self.log = QuestionLog(self.settings.log_dir) if self.settings.log_dir else None
-        # a local model generates one answer at a time; the others follow the queue's limit
-        self._gates = {name: threading.BoundedSemaphore(1 if name == "transformers" else self.settings.concurrency)
-                       for name in assistants}
+        # a local model writes one answer at a time; the other backends follow the queue's limit
+        self._local_model = threading.Lock()
 
     # -- events -----------------------------------------------------------------------------
     def respond(self, question: str, chat: list[dict], k: int, backend: str, show_scores: bool,
                 state: dict | None) -> Iterator[tuple]:
         """Stream one answer: (chat, sources panel, banner, sources JSON, question box, plain answer, state)."""
-        state = dict(state or {"history": [], "turns": []})
+        state = dict(state or {"turns": []})
         question = (question or "").strip()
         if not question:
             raise gr.Error("پرسش خالی است.")
@@ -114,8 +114,8 @@ class ClinicianApp:
 
         t0 = time.perf_counter()
         text, answer, first, last = "", None, True, 0.0
-        with self._gates[backend]:
-            for piece in assistant.stream(question, k=int(k), history=state["history"], on_sources=on_sources):
+        with self._local_model if backend == "transformers" else contextlib.nullcontext():
+            for piece in assistant.stream(question, k=int(k), history=history(state), on_sources=on_sources):
                 if isinstance(piece, Answer):
                     answer = piece
                     break
@@ -133,15 +133,13 @@ class ClinicianApp:
         assert answer is not None
         chat[-1] = {"role": "assistant", "content": render.answer_html(answer, prefix)}
         final = render.sources_html(answer.sources, answer.citations, show_scores=show_scores, anchor_prefix=prefix)
-        state["history"] = state["history"] + [{"role": "user", "content": question},
-                                               {"role": "assistant", "content": answer.text}]
+        sources = render.sources_json(answer.sources)
         state["turns"] = state["turns"] + [{"question": question, "answer": answer.text, "backend": backend,
-                                            "chat_index": len(chat) - 1, "panel": final,
-                                            "sources": render.sources_json(answer.sources)}]
+                                            "chat_index": len(chat) - 1, "panel": final, "sources": sources}]
         if self.log is not None:
             self.log.write(question=question, answer=answer.to_dict(), backend=backend, seconds=time.perf_counter() - t0)
-        yield (chat, _panel(final, state["turns"][:-1]), render.banner_html(answer.emergency),
-               render.sources_json(answer.sources), "", answer.text, state)
+        yield (chat, _panel(final, state["turns"][:-1]), render.banner_html(answer.emergency), sources, "",
+               answer.text, state)
 
     def rate(self, data: gr.LikeData, comment: str, state: dict | None) -> tuple[str, str]:
         if self.feedback is None:
@@ -214,6 +212,12 @@ class ClinicianApp:
                     css_paths=[ASSETS / "app.css"], head=HEAD, ssr_mode=False, pwa=False, mcp_server=False,
                     prevent_thread_lock=not block, quiet=True, inbrowser=False)
         return page
+
+
+def history(state: dict) -> list[dict]:
+    """The conversation so far as chat messages (plain text), what the generator is given."""
+    return [{"role": role, "content": t[key]} for t in state["turns"]
+            for role, key in (("user", "question"), ("assistant", "answer"))]
 
 
 def _panel(current: str, earlier: list[dict]) -> str:

@@ -31,7 +31,7 @@ def add_commands(sub, index_args) -> None:
 
 def open_app(args):
     from gaokerena_rag.assistant import GaokerenaAssistant
-    from gaokerena_rag.console import build_config, open_assistant
+    from gaokerena_rag.console import open_assistant
     from gaokerena_rag.generators import GeneratorConfig
 
     from .app import ClinicianApp, UISettings
@@ -39,7 +39,7 @@ def open_app(args):
     primary = open_assistant(args)
     assistants = {primary.config.generator.backend: primary}
     if "extractive" not in assistants:  # always offered: no weights, instant
-        config = replace(build_config(args), generator=GeneratorConfig())
+        config = replace(primary.config, generator=GeneratorConfig())
         assistants["extractive"] = GaokerenaAssistant(primary.retriever, config=config)
     settings = UISettings(host=args.host, port=args.port, auth_file=args.auth, feedback_db=args.feedback_db,
                           log_dir=args.log_dir, concurrency=args.concurrency, stream_every=args.stream_every)
