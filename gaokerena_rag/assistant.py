@@ -22,6 +22,7 @@ from .config import AssistantConfig
 from .documents import Source
 from .generators import Generator, load_generator
 from .generators.extractive import FRAMING
+from .injection import planted_instruction
 from .retrieval import HybridRetriever, RetrievedPassage
 from .safety import PHYSICIAN_NOTICE, RedFlagDetector, RedFlags, emergency_notice, suicide_notice
 from .tfidf_store import TfidfSide
@@ -29,6 +30,25 @@ from .tfidf_store import TfidfSide
 ABSTAIN_TEXT = ("منبع معتبری که به این پرسش پاسخ دهد پیدا نشد، پس پاسخی نمی‌سازم. "
                 "نزدیک‌ترین منابعی که یافتم (برای مطالعه، نه به عنوان پاسخ):")
 _SENTENCE_END = re.compile(r"[.؟?!؛\n]")
+
+
+class QuestionTooLongError(ValueError):
+    """A question longer than ``AssistantConfig.max_question_chars`` (Persian and English message)."""
+
+    def __init__(self, length: int, limit: int):
+        self.length, self.limit = length, limit
+        super().__init__(f"پرسش بیش از اندازه بلند است ({length:,} نویسه؛ حداکثر {limit:,}). لطفاً آن را کوتاه‌تر "
+                         f"بنویسید. / The question is too long ({length:,} characters; at most {limit:,}): "
+                         "shorten it, or raise max_question_chars in the configuration.")
+
+
+def check_question(question: object, limit: int | None) -> str:
+    """The question if it can be answered; a clear ``ValueError`` if it is empty or too long."""
+    if not isinstance(question, str) or not question.strip():
+        raise ValueError("پرسش خالی است. / the question is empty")
+    if limit is not None and len(question) > limit:
+        raise QuestionTooLongError(len(question), limit)
+    return question
 
 
 @dataclass
@@ -46,6 +66,8 @@ class Answer:
     emergency_categories: list[str] = field(default_factory=list)
     notice: str = PHYSICIAN_NOTICE
     removed_citations: int = 0
+    # retrieved sources left out because they speak to the assistant (a planted instruction)
+    withheld: list[dict[str, str]] = field(default_factory=list)
     # seconds by step: embed_s (the one query embedding), safety_s, retrieve_s, generate_s, check_s, total_s
     timings: dict[str, float] = field(default_factory=dict)
     model: str = ""
@@ -55,7 +77,7 @@ class Answer:
         return asdict(self)
 
 
-def evidence(results: Sequence[RetrievedPassage], signal: str) -> float:
+def evidence(results: Sequence[RetrievedPassage | Source], signal: str) -> float:
     """The best raw score on ``signal`` among the retrieved passages (what abstention compares)."""
     return max((r.scores.get(signal, 0.0) for r in results), default=0.0)
 
@@ -87,8 +109,19 @@ class GaokerenaAssistant:
         return load_generator(self.config.generator, lexical=side if isinstance(side, TfidfSide) else None)
 
     def retrieve(self, question: str, k: int | None = None) -> list[Source]:
-        results = self.retriever.retrieve(question, k or self.config.k)
-        return [to_source(i, r) for i, r in enumerate(results, start=1)]
+        """The numbered sources an answer to ``question`` would use."""
+        return self._sources(question, k or self.config.k)[0]
+
+    def _sources(self, question: str, k: int, vector=None) -> tuple[list[Source], list[dict[str, str]]]:
+        """The top ``k`` sources, and the retrieved ones withheld because they speak to the assistant."""
+        results, withheld = [], []
+        for r in self.retriever.retrieve(question, k + self.config.spare_sources, vector):
+            found = planted_instruction(f"{r.title}\n{r.text}")
+            if found:  # a source that gives the assistant orders is data nobody should act on
+                withheld.append({"doc_id": r.doc_id, "passage_id": r.passage_id, "found": found})
+            elif len(results) < k:
+                results.append(r)
+        return [to_source(i, r) for i, r in enumerate(results, start=1)], withheld
 
     def ask(self, question: str, *, k: int | None = None, history: Sequence[dict] | None = None) -> Answer:
         answer = None
@@ -109,8 +142,7 @@ class GaokerenaAssistant:
         cfg = self.config
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        if not isinstance(question, str) or not question.strip():
-            raise ValueError("the question is empty")
+        check_question(question, cfg.max_question_chars)
         vector = None
         if self.retriever.embedder is not None and self.retriever.embedder is self.red_flags.embedder \
                 and self.retriever.config.strip_courtesies and self.retriever.config.active("dense") > 0:
@@ -122,10 +154,9 @@ class GaokerenaAssistant:
         timings["safety_s"] = time.perf_counter() - ts
 
         t1 = time.perf_counter()
-        results = self.retriever.retrieve(question, k or cfg.k, vector)
-        sources = [to_source(i, r) for i, r in enumerate(results, start=1)]
+        sources, withheld = self._sources(question, k or cfg.k, vector)
         timings["retrieve_s"] = time.perf_counter() - t1
-        best = evidence(results, cfg.evidence_signal)
+        best = evidence(sources, cfg.evidence_signal)
         if flags.semantic_only and best < cfg.min_evidence:
             # the classifier alone is not trusted on a question the medical sources do not cover
             flags = RedFlags()
@@ -139,7 +170,7 @@ class GaokerenaAssistant:
             yield notice + "\n\n"
 
         base = dict(question=question, sources=sources, emergency=notice,
-                    emergency_categories=list(flags.categories), model=self.generator.name,
+                    emergency_categories=list(flags.categories), model=self.generator.name, withheld=withheld,
                     index=str(self.retriever.files.path))
         if best < cfg.min_evidence:
             listing = "\n".join(f"[{s.n}] {s.title or s.doc_id}" for s in sources[:3])

@@ -1,7 +1,8 @@
 """Citations checked after generation, never trusted.
 
 ``parse_citations`` reads ``[n]``, ``[n, m]``, ``[n-m]`` and Persian/Arabic digits
-(``[۲]``, ``[۱،۳]``). ``check`` splits an answer into sentences, removes every
+(``[۲]``, ``[۱،۳]``). A citation number has at most ``MAX_DIGITS`` digits: a longer digit
+run in brackets is text, not a citation. ``check`` splits an answer into sentences, removes every
 cited number that is not a source (and counts it), and marks each sentence
 supported when a source it cites really says it: enough of the sentence's content
 words appear in the passage, or (when an embedder is given) the two are close in
@@ -19,8 +20,12 @@ import numpy as np
 from .chunking import split_sentences
 from .normalize import PersianTokenizer
 
+MAX_RANGE_ITEMS = 20  # numbers in one bracket: [1, 2, …] longer than this is not a citation
 _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
-CITATION = re.compile(r"\[\s*([0-9۰-۹٠-٩]+(?:\s*[-–,،]\s*[0-9۰-۹٠-٩]+)*)\s*\]")
+MAX_DIGITS = 3  # sources are numbered 1..k; "[" + 5,000 digits + "]" is text (int() refuses 4,300+)
+_NUMBER = rf"[0-9۰-۹٠-٩]{{1,{MAX_DIGITS}}}"
+_SP = r"[ \t]{0,3}"
+CITATION = re.compile(rf"\[{_SP}({_NUMBER}(?:{_SP}[-–,،]{_SP}{_NUMBER}){{0,{MAX_RANGE_ITEMS}}}){_SP}\]")
 MAX_RANGE = 50  # a range wider than this is not a citation anyone meant
 
 
@@ -40,13 +45,21 @@ def parse_citations(text: str) -> list[int]:
     return out
 
 
-_END_MARKS = re.compile(r"(.*?)([.؟?!؛;…]*)$", re.S)
+_END_MARKS = ".؟?!؛;…"
 
 
 def cite(sentence: str, numbers: Sequence[int]) -> str:
     """``sentence`` with ``[n]`` placed before its closing marks («… و.. [2]..», «… [1]!!», «… [1].»)."""
-    body, end = _END_MARKS.match(sentence.rstrip()).groups()
+    text = sentence.rstrip()
+    body = text.rstrip(_END_MARKS)
+    end = text[len(body):]
     return f"{body.rstrip()} {_format(numbers)}{end or '.'}"
+
+
+def strip_markers(text: str) -> str:
+    """``text`` without citation-looking markers (``[1][2]``): a source's own brackets must not
+    become links to the numbered cards of this answer."""
+    return re.sub(r"[ \t]{2,}", " ", CITATION.sub("", text)).strip()
 
 
 def _format(numbers: Sequence[int]) -> str:
@@ -65,7 +78,7 @@ def drop_invalid(text: str, n_sources: int) -> tuple[str, int]:
         return _format(kept)
 
     shown = CITATION.sub(keep_valid, text)
-    return re.sub(r"[ \t]+(?=[.؟?!،])", "", shown), removed
+    return re.sub(r"(?<![ \t])[ \t]+(?=[.؟?!،])", "", shown), removed
 
 
 @dataclass

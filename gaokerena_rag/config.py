@@ -21,6 +21,7 @@ from .typed_config import from_mapping, read_yaml
 @dataclass
 class AssistantConfig:
     k: int = 5  # sources given to the generator and shown with the answer
+    spare_sources: int = 3  # retrieved beyond k, to fill in for sources withheld (planted instructions)
     retrieval: RetrievalConfig = field(default_factory=lambda: RetrievalConfig(k=5))
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     support: SupportThresholds = field(default_factory=SupportThresholds)
@@ -35,6 +36,9 @@ class AssistantConfig:
     emergency_number: str = "115"
     suicide_helpline: str = "1480"
     embedder_threads: int | None = None
+    # longer questions are refused with a clear message (MF3QA's longest is about 5,500
+    # characters); every step of an answer grows linearly with the question up to this.
+    max_question_chars: int = 10_000
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

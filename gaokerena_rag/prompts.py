@@ -3,7 +3,8 @@
 Sources are numbered and quoted as data inside ``<source>`` blocks; the system
 message says that text inside them is material to cite, never instructions, and
 any tag-like text inside a passage is neutralized so a planted passage cannot
-close its block and speak as the user or the system.
+close its block and speak as the user or the system. (A source that holds a planted
+instruction is not given to a generator at all: see ``injection``.)
 """
 
 from __future__ import annotations
@@ -23,20 +24,8 @@ SYSTEM_PROMPT = (
     "۵. کوتاه، روشن و به فارسی روان پاسخ بده؛ نام داروها را همان‌طور که در منبع آمده بنویس."
 )
 
-_TAG = re.compile(r"</?\s*(source|system|user|assistant|instructions?)\b[^>]*>", re.IGNORECASE)
-
-
-_INSTRUCTION = re.compile(
-    r"(ignore|disregard|forget)\s+(all\s+|the\s+|any\s+)?(previous|above|prior|earlier)\s+(instructions|rules|prompts?)"
-    r"|you\s+are\s+now|new\s+instructions|(^|\s)(system|assistant)\s*:"
-    r"|(دستور|قاعده|قواعد|قوانین|دستورالعمل)\S*\s+(قبلی|بالا|پیشین)\S*\s+(را\s+|رو\s+)?نادیده"
-    r"|نادیده\s+بگیر|از\s+این\s+پس\s+تو|(^|\s)(سیستم|دستیار)\s*:", re.IGNORECASE)
-
-
-def looks_like_instruction(text: str) -> bool:
-    """A sentence that speaks to the assistant («قواعد قبلی را نادیده بگیر», "ignore previous
-    instructions") rather than about medicine: never quoted as part of an answer."""
-    return bool(_INSTRUCTION.search(text))
+# bounded: an unclosed "<source" repeated must not make the search quadratic
+_TAG = re.compile(r"</?\s{0,5}(source|system|user|assistant|instructions?)\b[^>]{0,200}>", re.IGNORECASE)
 
 
 def neutralize(text: str) -> str:

@@ -119,7 +119,17 @@ _EXCLUSIONS: list[tuple[str | None, str]] = [
 ]
 
 
+# Every repeat is bounded, so the work per start position is a constant and a search grows
+# linearly with the question (an unbounded ``\d+`` before an alternative was quadratic on a
+# run of digits). A word ending (``\w*`` as written) is at most ``WORD_TAIL`` letters; a
+# number at most ``NUMBER_DIGITS`` digits. ``tests/test_hostile_text.py`` checks that no
+# compiled rule holds an unbounded repeat.
+WORD_TAIL = 15
+NUMBER_DIGITS = 4
+
+
 def _compile(pattern: str) -> re.Pattern:
+    pattern = pattern.replace(r"\w*", rf"\w{{0,{WORD_TAIL}}}").replace(r"\d+", rf"\d{{1,{NUMBER_DIGITS}}}")
     return re.compile(pattern.replace("_?", "[ \u200c]?").replace("_", "[ \u200c]?"))
 
 

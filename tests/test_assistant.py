@@ -83,18 +83,22 @@ def test_ask_makes_no_network_connection(assistant, monkeypatch):
     assert not answer.abstained and attempts == []
 
 
-def test_planted_instruction_is_quoted_as_data(tmp_path, embedder, tiny_lm):
+def test_a_source_with_a_planted_instruction_is_withheld_and_quoted_as_data(tmp_path, embedder, tiny_lm):
     from index_build import build_index
+    from gaokerena_rag.assistant import to_source
     from gaokerena_rag.generators.hf import TransformersGenerator
 
     rows = corpus_rows() + [{"id": "planted", "title": "دیابت", "text": PLANTED, "source": "forum", "url": ""}]
     index = build_index([str(write_jsonl(tmp_path / "c.jsonl", rows))], tmp_path / "idx", embedder=embedder,
                         progress=False) and tmp_path / "idx"
     planted = GaokerenaAssistant.from_index(index)
-    sources = planted.retrieve(DIABETES_Q)
-    assert "planted" in [s.doc_id for s in sources]
-    answer = planted.ask(DIABETES_Q)
+    sources = [to_source(i, r) for i, r in enumerate(planted.retriever.retrieve(DIABETES_Q, 5), start=1)]
+    assert "planted" in [s.doc_id for s in sources]  # the retriever finds it …
+    answer = planted.ask(DIABETES_Q)  # … the assistant gives it to no generator and shows no card for it
+    assert "planted" not in [s.doc_id for s in answer.sources] + [s.doc_id for s in planted.retrieve(DIABETES_Q)]
+    assert [w["doc_id"] for w in answer.withheld] == ["planted"] and len(answer.sources) == 5
     assert "نادیده" not in answer.text and "قطع کند" not in answer.text and not answer.abstained
+    # a caller that passes sources itself still gets them quoted as data
     messages = chat_messages(DIABETES_Q, sources)
     assert [m["role"] for m in messages] == ["system", "user"] and messages[0]["content"] == SYSTEM_PROMPT
     assert messages[1]["content"].count("</source>") == len(sources)  # the planted tag cannot close a block

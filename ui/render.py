@@ -20,7 +20,8 @@ from gaokerena_rag.documents import Source
 
 HIGHLIGHT_MIN = 0.5  # F1 of the two word-overlap shares between an answer sentence and a passage sentence
 _LATIN_RUN = re.compile(r"[A-Za-z][A-Za-z0-9 .,+/()%-]*[A-Za-z0-9)%]")
-_SAFE_URL = re.compile(r"^(https?://|/)", re.I)
+# only absolute http(s) urls with a host become links ("//evil.example" is protocol-relative)
+_SAFE_URL = re.compile(r"^https?://[^\s/\\?#@]", re.I)
 
 
 def esc(text: str) -> str:

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
 from ..chunking import split_sentences
-from ..citations import CONTENT_WORDS, cite
+from ..citations import CONTENT_WORDS, cite, strip_markers
 from ..documents import Source
-from ..normalize import PersianTokenizer, normalize, strip_courtesies
-from ..prompts import looks_like_instruction
+from ..normalize import PersianTokenizer, strip_courtesies
+from ..injection import looks_like_instruction
 from ..tfidf_store import cosine, tfidf_vector
 
 FRAMING = "بر پایه‌ی منابع یافت‌شده:"
@@ -70,12 +70,12 @@ class ExtractiveGenerator:
         for src in sources:
             prior = self.rank_prior / src.n + self.dense_weight * (src.scores.get("dense", 0.0) - best_dense)
             for i, sentence in enumerate(split_sentences(src.answer_text)):
-                text = re.sub(r"\s+", " ", sentence).strip()
+                text = strip_markers(re.sub(r"\s+", " ", sentence))  # its own [1][2] are not ours
                 if len(strip_courtesies(text).split()) < self.min_words or not CONTENT_WORDS(text):
                     continue  # fragments and greetings («سلام، وقت شما هم بخیر») are not answers
                 if text.endswith(("؟", "?")) or _SIGN_OFF.search(text):
                     continue  # questions back to the patient and sign-offs are not answers
-                if looks_like_instruction(normalize(text)):
+                if looks_like_instruction(text):
                     continue  # text addressed to an assistant is data, never part of an answer
                 cand = Candidate(src.n, i, text, tfidf_vector(Counter(self.tokenizer(text)), self.idf))
                 cand.score = cosine(q, cand.vector) + prior
