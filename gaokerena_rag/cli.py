@@ -79,6 +79,14 @@ def cmd_index_info(args) -> int:
     return 0
 
 
+def cmd_index_check(args) -> int:
+    from gaokerena_rag.index_check import check_index
+
+    report = check_index(args.index)
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
 def resolve_index(args) -> Path:
     """``--index``, or the default MF3QA knowledge base (built on first use)."""
     if args.index is not None:
@@ -99,12 +107,14 @@ def _index_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default=MF3QA_LOCAL, help="MF3QA folder for the default knowledge base")
     p.add_argument("--threads", type=int, help="embedding threads for queries (default: 2, or 1 on one core)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--allow-download", action="store_true",
+                   help="let the embedder an index names be downloaded from the hub (off: this machine only)")
 
 
 def _open_retriever(args):
     from gaokerena_rag.retrieval import HybridRetriever, RetrievalConfig
 
-    config = RetrievalConfig(k=args.k, mode=args.mode)
+    config = RetrievalConfig(k=args.k, mode=args.mode, allow_download=args.allow_download)
     return HybridRetriever.from_index(resolve_index(args), config=config, threads=args.threads)
 
 
@@ -184,6 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("index")
     i.add_argument("--json", action="store_true")
     i.set_defaults(func=cmd_index_info)
+
+    c = index.add_parser("check", help="verify an index: files, counts, dimensions, checksums")
+    c.add_argument("index")
+    c.set_defaults(func=cmd_index_check)
 
     r = sub.add_parser("retrieve", help="find the passages for a question")
     r.add_argument("question", nargs="?")

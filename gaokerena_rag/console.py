@@ -62,6 +62,8 @@ def build_config(args) -> AssistantConfig:
         config.retrieval = replace(config.retrieval, k=args.k)
     if args.threads:
         config.embedder_threads = args.threads
+    if getattr(args, "allow_download", False):
+        config.retrieval = replace(config.retrieval, allow_download=True)
     return config
 
 

@@ -214,7 +214,8 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, model_name_or_path: str, device: str = "cpu", batch_size: int = 32,
                  query_prefix: str | None = None, passage_prefix: str | None = None,
-                 trust_remote_code: bool = False, max_seq_length: int | None = None):
+                 trust_remote_code: bool = False, max_seq_length: int | None = None, local_files_only: bool = False):
+        """``local_files_only``: a local folder or the hub cache only, never a download."""
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:  # pragma: no cover - depends on the install
@@ -223,7 +224,8 @@ class SentenceTransformerEmbedder:
                 "pip install -c constraints.txt 'gaokerena-rag[st]'"
             ) from exc
         self.spec = str(model_name_or_path)
-        self.model = SentenceTransformer(self.spec, device=device, trust_remote_code=trust_remote_code)
+        self.model = SentenceTransformer(self.spec, device=device, trust_remote_code=trust_remote_code,
+                                         local_files_only=local_files_only)
         if max_seq_length:
             self.model.max_seq_length = max_seq_length
         q, p = _default_prefixes(self.model, self.spec)

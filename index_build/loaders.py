@@ -166,7 +166,12 @@ def read_records(source: str | Path, split: str | None = None) -> Iterator[tuple
     if text.startswith("hf:"):
         from datasets import load_dataset
 
-        yield from _read_datasets(load_dataset(text[3:], split=split), None)
+        try:
+            dataset = load_dataset(text[3:], split=split)
+        except Exception as exc:  # noqa: BLE001 - offline, missing, private: the hub raises many kinds
+            raise CorpusError(text, None, None, f"cannot load the hub dataset ({type(exc).__name__}: "
+                                                f"{str(exc).strip()[:300]})") from None
+        yield from _read_datasets(dataset, None)
         return
     path = Path(source)
     if not path.exists():

@@ -1,23 +1,11 @@
 """The `gaokerena` console script, run as a user runs it: in a subprocess."""
 
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 from conftest import QUERIES, corpus_rows, write_jsonl
-
-SCRIPT = Path(sys.executable).parent / "gaokerena"
-
-
-def run(*args, env=None, check=True):
-    cmd = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "gaokerena_rag.cli"]
-    proc = subprocess.run(cmd + list(args), capture_output=True, text=True, env={**os.environ, **(env or {})},
-                          timeout=300)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"exit {proc.returncode}\nstdout: {proc.stdout}\nstderr: {proc.stderr}")
-    return proc
+from console_run import SCRIPT, run
 
 
 def test_help_is_fast_and_lists_commands():

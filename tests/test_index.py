@@ -15,7 +15,8 @@ import pytest
 
 from conftest import CORPUS, QUERIES, corpus_rows, write_jsonl
 from gaokerena_rag import HybridRetriever, IndexSettings, RetrievalConfig
-from gaokerena_rag.index import MANIFEST, IndexError_, IndexMismatchError, IndexNotFoundError, IndexWriter
+from gaokerena_rag.index import MANIFEST, IndexError_, IndexMismatchError, IndexNotFoundError
+from gaokerena_rag.index_writer import IndexWriter
 from index_build import CorpusError, build_index
 
 
