@@ -3,14 +3,20 @@
 Sentences end at ``.`` ``؟`` ``?`` ``!`` ``؛`` ``;`` and line breaks. Sentences are
 packed into chunks of at most ``max_words`` words; consecutive chunks share up to
 ``overlap_words`` words of whole trailing sentences. A single sentence longer than
-the budget is cut at word boundaries. The text of each chunk is a slice of the
-original, so what is stored and cited is what the source wrote.
+the budget is cut at word boundaries. A "word" longer than ``max_word_chars`` (a 2-million
+character run with no space) counts as one word per ``max_word_chars`` characters and is
+cut there, so no chunk grows past ``max_words × max_word_chars`` characters. The text of
+each chunk is a slice of the original, so what is stored and cited is what the source
+wrote; a chunk of invisible characters only is dropped.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
+
+from .normalize import has_visible_text
 
 _SENTENCE_END = re.compile(r"[.؟?!؛;…]+[\"'»)\]]*\s*|\n+\s*")
 
@@ -36,36 +42,47 @@ def split_sentences(text: str) -> list[str]:
     return out
 
 
-def _words(text: str) -> int:
-    return len(text.split())
-
-
 @dataclass(frozen=True)
 class Chunker:
     """Packs sentences into passages of at most ``max_words`` words."""
 
     max_words: int = 200
     overlap_words: int = 30
+    max_word_chars: int = 64
 
     def __post_init__(self) -> None:
-        if self.max_words < 1:
-            raise ValueError("max_words must be >= 1")
+        if self.max_words < 1 or self.max_word_chars < 1:
+            raise ValueError("max_words and max_word_chars must be >= 1")
         if not 0 <= self.overlap_words < self.max_words:
             raise ValueError("overlap_words must be >= 0 and < max_words")
+
+    @cached_property
+    def _word(self) -> re.Pattern:
+        return re.compile(rf"\S{{1,{self.max_word_chars}}}")
+
+    @cached_property
+    def _unit(self) -> re.Pattern:
+        return re.compile(rf"\S{{1,{self.max_word_chars}}}\s*")
+
+    def _words(self, text: str) -> int:
+        return sum(1 for _ in self._word.finditer(text))
 
     def _pieces(self, text: str) -> list[str]:
         pieces: list[str] = []
         for sentence in split_sentences(text):
-            if _words(sentence) <= self.max_words:
+            if self._words(sentence) <= self.max_words:
                 pieces.append(sentence)
                 continue
-            words = re.findall(r"\S+\s*", sentence)
+            words = self._unit.findall(sentence)
+            head = sentence[: len(sentence) - len(sentence.lstrip())]  # leading blanks stay with the first piece
             for i in range(0, len(words), self.max_words):
-                pieces.append("".join(words[i : i + self.max_words]))
+                pieces.append(head + "".join(words[i : i + self.max_words]))
+                head = ""
         return pieces
 
     def chunk(self, text: str) -> list[str]:
-        """Return the passages of ``text`` (stripped); an all-blank text gives none."""
+        """Return the passages of ``text`` (stripped); an all-blank or invisible-only text gives none."""
+        _words = self._words
         pieces = self._pieces(text)
         chunks: list[str] = []
         current: list[str] = []
@@ -88,7 +105,7 @@ class Chunker:
             count += n
         if current and "".join(current).strip():
             chunks.append("".join(current).strip())
-        return chunks
+        return [c for c in chunks if has_visible_text(c)]
 
     def to_dict(self) -> dict:
-        return {"max_words": self.max_words, "overlap_words": self.overlap_words}
+        return {"max_words": self.max_words, "overlap_words": self.overlap_words, "max_word_chars": self.max_word_chars}

@@ -23,6 +23,8 @@ def _field_args(p: argparse.ArgumentParser) -> None:
                    help="stop at the first bad row (default) or skip bad rows and report them")
     p.add_argument("--workers", type=int, help="embedding processes (default: one per core, at most 2)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--allow-mass-removal", action="store_true",
+                   help="let this build or update remove half or more of the indexed documents")
 
 
 def _fields(args):
@@ -38,9 +40,15 @@ def cmd_index_build(args) -> int:
 
     settings = IndexSettings(embedder=args.embedder, dense_kind=args.dense, chunk_words=args.chunk_words,
                              chunk_overlap=args.chunk_overlap, embed_max_words=args.embed_max_words)
+    if (Path(args.out) / "manifest.json").exists():
+        what = ("rebuilding it from these inputs alone (everything re-embedded)" if args.fresh else
+                "updating it: unchanged documents are kept, changed ones re-embedded, and documents "
+                "not in these inputs removed")
+        print(f"{args.out} already holds an index; {what}. The old one answers until the new one is complete.",
+              file=sys.stderr)
     report = build_index(args.input, args.out, settings, _fields(args), preset=args.preset, split=args.split,
                          on_error=args.on_error, sync=True, fresh=args.fresh, progress=not args.quiet,
-                         workers=args.workers)
+                         workers=args.workers, allow_mass_removal=args.allow_mass_removal)
     print(report.summary())
     return 0
 
@@ -54,9 +62,11 @@ def cmd_index_update(args) -> int:
     settings = IndexSettings(embedder=m["embedder"]["spec"], dense_kind=m["dense"]["kind"],
                              chunk_words=c["chunk_words"], chunk_overlap=c["chunk_overlap"],
                              embed_max_words=c["embed_max_words"],
+                             embed_max_chars=c.get("embed_max_chars"),  # indexes from before the cap: none
                              lexical=lexical_from_manifest(m))
     report = build_index(args.input, args.index, settings, _fields(args), preset=args.preset, split=args.split,
-                         on_error=args.on_error, sync=args.sync, progress=not args.quiet, workers=args.workers)
+                         on_error=args.on_error, sync=args.sync, progress=not args.quiet, workers=args.workers,
+                         allow_mass_removal=args.allow_mass_removal)
     print(report.summary())
     return 0
 

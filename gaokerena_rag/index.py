@@ -88,6 +88,9 @@ class IndexSettings:
     chunk_words: int = 200
     chunk_overlap: int = 30
     embed_max_words: int | None = None  # cap on the words of (title + passage) that are embedded
+    # cap on the characters embedded (a 200-word Persian passage is about 1,300): hostile runs
+    # without spaces cannot make one passage cost minutes to embed
+    embed_max_chars: int | None = 4000
     lexical: tuple[LexicalSpec, ...] = DEFAULT_LEXICAL
 
     def __post_init__(self) -> None:
@@ -111,14 +114,14 @@ def _with_title(title: str, text: str) -> str:
     return f"{title}\n{text}"
 
 
-def dense_text(title: str, text: str, max_words: int | None) -> str:
+def dense_text(title: str, text: str, max_words: int | None, max_chars: int | None = None) -> str:
     """What the embedder sees for a passage: its document title, then the passage, capped."""
     full = _with_title(title, text)
     if max_words:
         words = full.split()
         if len(words) > max_words:
-            return " ".join(words[:max_words])
-    return full
+            full = " ".join(words[:max_words])
+    return full[:max_chars] if max_chars else full
 
 
 def lexical_text(title: str, text: str) -> str:

@@ -142,7 +142,8 @@ class IndexWriter:
             self._next_pid += 1
         self.store.add(doc, passages)
         self._pending.extend(
-            (p.pid, dense_text(p.title, p.text, self.settings.embed_max_words)) for p in passages
+            (p.pid, dense_text(p.title, p.text, self.settings.embed_max_words, self.settings.embed_max_chars))
+            for p in passages
         )
         return passages
 
@@ -185,7 +186,7 @@ class IndexWriter:
                            "lexical": [spec.to_dict() for spec in s.lexical]},
             "dense": {"kind": s.dense_kind, "ntotal": int(self.dense.ntotal)},
             "chunking": {"chunk_words": s.chunk_words, "chunk_overlap": s.chunk_overlap,
-                         "embed_max_words": s.embed_max_words},
+                         "embed_max_words": s.embed_max_words, "embed_max_chars": s.embed_max_chars},
             "counts": {"documents": docs, "passages": passages},
             **(extra or {}),
             "files": file_digests(self.tmp, skip=(TMP_MARK,)),  # sizes and SHA-256, checked by open_index and index check

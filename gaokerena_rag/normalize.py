@@ -96,6 +96,12 @@ def normalize(text: object) -> str:
     return previous
 
 
+def has_visible_text(text: str) -> bool:
+    """Whether ``text`` holds a character one can see: zero-width, control, format and space
+    characters alone are no text (a cell of zero-width non-joiners is empty)."""
+    return any(unicodedata.category(ch)[0] not in "CZM" for ch in text)
+
+
 @lru_cache(maxsize=1)
 def _default_stopwords() -> frozenset[str]:
     raw = resources.files("gaokerena_rag").joinpath("data/stopwords_fa.txt").read_text("utf-8")

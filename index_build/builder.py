@@ -73,7 +73,7 @@ def iter_input(source: str, fields: FieldMap, policy: ErrorPolicy, preset: str |
     if preset is not None:
         p = PRESETS[preset]
         fields, split = p.fields, split or p.split
-    yield from records_to_documents(read_records(source, split=split), source, fields, policy)
+    yield from records_to_documents(read_records(source, split=split, policy=policy), source, fields, policy)
 
 
 def collect_documents(inputs: Sequence[str], fields: FieldMap, policy: ErrorPolicy, preset: str | None = None,
@@ -100,14 +100,24 @@ def collect_documents(inputs: Sequence[str], fields: FieldMap, policy: ErrorPoli
     return docs, duplicates
 
 
+class MassRemovalError(ValueError):
+    """An update that would remove most of an index: refused unless explicitly allowed."""
+
+
+MAX_REMOVED_SHARE = 0.5  # an update may remove fewer than this share of the indexed documents unless allowed
+
+
 def build_index(inputs: Sequence[str] | str, out: str | Path, settings: IndexSettings | None = None,
                 fields: FieldMap | None = None, *, embedder: Embedder | None = None, preset: str | None = None,
                 split: str | None = None, on_error: str = "raise", sync: bool = True, fresh: bool = False,
-                progress: bool = True, workers: int | None = None) -> BuildReport:
+                progress: bool = True, workers: int | None = None, allow_mass_removal: bool = False) -> BuildReport:
     """Build ``out`` from ``inputs``, or update it if it already holds an index.
 
     ``sync`` removes indexed documents that the inputs no longer hold; ``fresh``
-    re-embeds everything (needed to change the embedder of an existing index).
+    re-embeds everything (needed to change the embedder of an existing index). Removing
+    half or more of an index's documents (inputs that are empty, or other inputs over an
+    existing index) is refused with ``MassRemovalError`` unless ``allow_mass_removal``;
+    nothing is changed then.
     """
     t0 = time.perf_counter()
     inputs = [inputs] if isinstance(inputs, (str, Path)) else [str(i) for i in inputs]
@@ -120,8 +130,16 @@ def build_index(inputs: Sequence[str] | str, out: str | Path, settings: IndexSet
     report = BuildReport(duplicates=duplicates, skipped=list(policy.skipped))
     with IndexWriter(out, settings, embedder, fresh=fresh) as writer:
         existing = writer.existing_hashes()
+        before = existing if not fresh else _live_hashes(writer)
         changed = [i for i, d in docs.items() if i in existing and existing[i] != d.content_hash]
         removed = [i for i in existing if i not in docs] if sync else []
+        lost = removed if not fresh else [i for i in before if i not in docs]  # a fresh build keeps only inputs
+        if before and len(lost) >= MAX_REMOVED_SHARE * len(before) and not allow_mass_removal:
+            raise MassRemovalError(
+                f"{out}: this would remove {len(lost):,} of the {len(before):,} indexed documents "
+                f"({len(lost) / len(before):.0%}), because the inputs ({', '.join(inputs)}) hold "
+                f"{'none of them' if len(lost) == len(before) else 'only the rest'}; nothing was changed. "
+                "If that is meant, pass --allow-mass-removal (or build into a new folder)")
         writer.delete(changed + removed)
         todo = [d for i, d in docs.items() if i not in existing or i in changed]
         for doc in todo:
@@ -134,6 +152,19 @@ def build_index(inputs: Sequence[str] | str, out: str | Path, settings: IndexSet
                                                "preset": preset, "split": split}, progress=progress)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _live_hashes(writer) -> dict[str, str]:
+    """The documents of the index being replaced by a fresh build (none if it had no readable manifest)."""
+    if writer.previous is None:
+        return {}
+    from gaokerena_rag.index import open_index
+
+    live = open_index(writer.path)
+    try:
+        return live.store.doc_hashes()
+    finally:
+        live.store.close()
 
 
 def iter_documents(inputs: Iterable[str], fields: FieldMap | None = None, on_error: str = "raise",

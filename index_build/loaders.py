@@ -1,22 +1,32 @@
 """Corpus loaders: JSONL, CSV/TSV, Parquet, XLSX, text folders, `datasets` folders and hub ids.
 
 Every loader yields ``(row, record)`` pairs, ``row`` being what a user sees in the
-file (JSONL line, CSV/XLSX sheet row with the header as row 1, record number for
-Parquet and datasets). ``records_to_documents`` maps fields onto ``Document`` and
-reports bad rows through an ``ErrorPolicy``. Text files may carry a UTF-8 BOM.
+file (JSONL line, the line a CSV record starts on with the header as line 1, XLSX
+sheet row, record number for Parquet and datasets). A bad row (undecodable bytes,
+broken JSON, a line that is not an object, a CSV row with extra cells) goes to the
+``ErrorPolicy``: stop there, or skip it and report it. ``records_to_documents`` maps
+fields onto ``Document``, with the same policy. Text files may carry a UTF-8 BOM; a
+Windows-1256 (Arabic Windows) file is named as such.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from gaokerena_rag.documents import Document, consultation_text
+from gaokerena_rag.normalize import has_visible_text
 
 from .errors import CorpusError, ErrorPolicy
+
+CSV_FIELD_LIMIT = 256 * 1024 * 1024  # the csv module's default, 128 KiB, rejects long articles
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_ARABIC_LETTER = re.compile(r"[\u0600-\u06ff]")
 
 TEXT_SUFFIXES = (".txt", ".md")
 Record = dict[str, Any]
@@ -63,32 +73,80 @@ class FieldMap:
         return out
 
 
-def _read_jsonl(path: Path) -> Iterator[tuple[int, Record]]:
-    with open(path, encoding="utf-8-sig") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
+def decoding_problem(raw: bytes, exc: UnicodeDecodeError) -> str:
+    """Why ``raw`` is not UTF-8, in words: the byte and column, and what the bytes look like instead."""
+    bad = raw[exc.start:exc.start + 3]
+    text = f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
+    if len(bad) >= 2 and bad[0] == 0xED and 0xA0 <= bad[1] <= 0xBF:
+        return text + ": it holds an encoded lone surrogate (a broken UTF-16 conversion)"
+    try:
+        legacy = raw.decode("cp1256")
+    except UnicodeDecodeError:
+        return text
+    letters = [ch for ch in legacy if ch.isalpha()]
+    if letters and sum(bool(_ARABIC_LETTER.match(ch)) for ch in letters) >= len(letters) / 2:
+        return text + ("; it reads as Windows-1256 (Arabic Windows) text: convert the file to UTF-8 "
+                       "(iconv -f cp1256 -t utf-8 IN > OUT)")
+    return text
+
+
+def _decoded_lines(path: Path, policy: ErrorPolicy) -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` of a UTF-8 file; an undecodable line goes to ``policy`` (and reads as empty)."""
+    with open(path, "rb") as fh:
+        for line_no, raw in enumerate(fh, start=1):
+            if line_no == 1 and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8):]
             try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise CorpusError(str(path), line_no, None, f"broken JSON: {exc.msg}") from None
-            if not isinstance(record, dict):
-                raise CorpusError(str(path), line_no, None, "each line must be a JSON object")
-            yield line_no, record
+                yield line_no, raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                policy.handle(CorpusError(str(path), line_no, None, decoding_problem(raw, exc)))
+                yield line_no, "\n"
 
 
-def _read_csv(path: Path, delimiter: str) -> Iterator[tuple[int, Record]]:
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh, delimiter=delimiter, strict=True)
+def _read_jsonl(path: Path, policy: ErrorPolicy) -> Iterator[tuple[int, Record]]:
+    for line_no, line in _decoded_lines(path, policy):
+        if not line.strip():
+            continue
         try:
-            for record in reader:
-                if None in record:
-                    raise CorpusError(str(path), reader.line_num, None, "more cells than header columns")
-                yield reader.line_num, record
+            record = json.loads(line)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            why = f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+            policy.handle(CorpusError(str(path), line_no, None, f"broken JSON: {why}"))
+            continue
+        if not isinstance(record, dict):
+            policy.handle(CorpusError(str(path), line_no, None,
+                                      f"each line must be a JSON object, not a {type(record).__name__}"))
+            continue
+        yield line_no, record
+
+
+def _read_csv(path: Path, delimiter: str, policy: ErrorPolicy) -> Iterator[tuple[int, Record]]:
+    if csv.field_size_limit() < CSV_FIELD_LIMIT:
+        csv.field_size_limit(CSV_FIELD_LIMIT)
+    reader = csv.reader((text for _n, text in _decoded_lines(path, policy)), delimiter=delimiter, strict=True)
+    header: list[str] | None = None
+    while True:
+        start = reader.line_num + 1  # the line this record starts on
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
         except csv.Error as exc:
-            raise CorpusError(str(path), reader.line_num, None, f"broken CSV: {exc}") from None
-        except UnicodeDecodeError as exc:
-            raise CorpusError(str(path), None, None, f"not UTF-8 text: {exc.reason}") from None
+            error = CorpusError(str(path), start, None, f"broken CSV: {exc}")
+            if header is None:
+                raise error from None
+            policy.handle(error)
+            continue
+        if header is None:
+            header = cells
+            continue
+        if not cells:
+            continue  # a blank line
+        if len(cells) > len(header):
+            policy.handle(CorpusError(str(path), start, None,
+                                      f"{len(cells)} cells, but the header has {len(header)} columns"))
+            continue
+        yield start, dict(zip(header, cells + [""] * (len(header) - len(cells))))
 
 
 def _read_xlsx(path: Path) -> Iterator[tuple[int, Record]]:
@@ -126,13 +184,20 @@ def _read_parquet(path: Path) -> Iterator[tuple[int, Record]]:
             yield n, record
 
 
-def _read_text_folder(path: Path) -> Iterator[tuple[int, Record]]:
+def _read_text_folder(path: Path, policy: ErrorPolicy) -> Iterator[tuple[int, Record]]:
     files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
     for n, file in enumerate(files, start=1):
+        raw = file.read_bytes()
         try:
-            text = file.read_text("utf-8-sig")
+            text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise CorpusError(str(file), None, None, f"not UTF-8 text: {exc.reason}") from None
+            line_start = raw.rfind(b"\n", 0, exc.start) + 1
+            line_end = raw.find(b"\n", exc.start)
+            line = raw[line_start:line_end if line_end >= 0 else len(raw)]
+            where = UnicodeDecodeError(exc.encoding, line, exc.start - line_start, exc.end - line_start, exc.reason)
+            policy.handle(CorpusError(str(file), raw.count(b"\n", 0, exc.start) + 1, None,
+                                      decoding_problem(line, where)))
+            continue
         title = file.stem
         for line in text.splitlines():
             if line.startswith("#"):
@@ -160,8 +225,11 @@ def is_datasets_folder(path: Path) -> bool:
     return path.is_dir() and any((path / f).exists() for f in ("dataset_dict.json", "dataset_info.json", "state.json"))
 
 
-def read_records(source: str | Path, split: str | None = None) -> Iterator[tuple[int, Record]]:
-    """Yield ``(row, record)`` from any supported input; ``hf:NAME`` goes through ``datasets.load_dataset``."""
+def read_records(source: str | Path, split: str | None = None,
+                 policy: ErrorPolicy | None = None) -> Iterator[tuple[int, Record]]:
+    """Yield ``(row, record)`` from any supported input; ``hf:NAME`` goes through ``datasets.load_dataset``.
+    Bad rows go to ``policy`` (default: stop at the first)."""
+    policy = policy or ErrorPolicy()
     text = str(source)
     if text.startswith("hf:"):
         from datasets import load_dataset
@@ -182,11 +250,12 @@ def read_records(source: str | Path, split: str | None = None) -> Iterator[tuple
 
             yield from _read_datasets(load_from_disk(str(path)), split)
         else:
-            yield from _read_text_folder(path)
+            yield from _read_text_folder(path, policy)
         return
     suffix = path.suffix.lower()
-    readers = {".jsonl": _read_jsonl, ".ndjson": _read_jsonl, ".parquet": _read_parquet, ".xlsx": _read_xlsx,
-               ".csv": lambda p: _read_csv(p, ","), ".tsv": lambda p: _read_csv(p, "\t")}
+    readers = {".jsonl": lambda p: _read_jsonl(p, policy), ".ndjson": lambda p: _read_jsonl(p, policy),
+               ".parquet": _read_parquet, ".xlsx": _read_xlsx,
+               ".csv": lambda p: _read_csv(p, ",", policy), ".tsv": lambda p: _read_csv(p, "\t", policy)}
     if suffix not in readers:
         raise CorpusError(text, None, None, f"unsupported file type {suffix!r}; expected one of {sorted(readers)}")
     yield from readers[suffix](path)
@@ -202,8 +271,13 @@ def _cell(record: Record, column: str | None, file: str, row: int, required: boo
             raise CorpusError(file, row, column, "empty text")
         return ""
     if isinstance(value, str):
-        if required and not value.strip():
-            raise CorpusError(file, row, column, "empty text")
+        if _SURROGATE.search(value):
+            at = _SURROGATE.search(value).start()
+            raise CorpusError(file, row, column, f"a lone surrogate (\\u{ord(value[at]):04x}) at character {at + 1}: "
+                                                 "not valid Unicode text (a broken UTF-16 conversion?)")
+        if required and not has_visible_text(value):
+            raise CorpusError(file, row, column, "empty text" + (" (only invisible characters)" if value.strip()
+                                                                 else ""))
         return value.strip()
     if not required and isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)

@@ -67,7 +67,7 @@ def _dev_questions(folder: Path, policy: ErrorPolicy) -> set[str]:
 def _mf3qa_file(file: Path, source: str, policy: ErrorPolicy) -> Iterator[tuple[str, int, Document]]:
     fields = FieldMap(question="Question", answer="Answer", default_source=source)
     inner = ErrorPolicy("skip")  # the split definition drops empty answers; other errors go to `policy`
-    for where, row, doc in records_to_documents(read_records(file), str(file), fields, inner):
+    for where, row, doc in records_to_documents(read_records(file, policy=policy), str(file), fields, inner):
         question, _answer = split_consultation(doc.text)
         yield where, row, Document(text=doc.text, title=doc.title, source=doc.source or source,
                                    metadata={**doc.metadata, "question": question})
