@@ -3,7 +3,10 @@ credentials file, the feedback store and the question log, and the app's events 
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
+import re
 
 import pytest
 
@@ -47,7 +50,11 @@ def test_source_cards_mark_the_cited_sentence_and_escape_passages():
 def test_credentials_file(tmp_path):
     good = tmp_path / "users.txt"
     good.write_text(f"# ward 3\nnurse:{auth.hash_password('s3cret', iterations=1000)}\ntrial:plain-pass\n")
-    check = auth.checker(good)
+    checker = auth.checker(good)
+
+    def check(user, password):
+        return asyncio.run(checker(user, password))
+
     assert check("nurse", "s3cret") and not check("nurse", "wrong") and not check("nobody", "s3cret")
     assert check("trial", "plain-pass") and not check("trial", "plain")
     bad = tmp_path / "bad.txt"
@@ -57,6 +64,28 @@ def test_credentials_file(tmp_path):
     bad.write_text("a:x\na:y\n")
     with pytest.raises(auth.AuthFileError, match="line 2: user 'a' is listed twice"):
         auth.read_credentials(bad)
+
+
+def test_every_login_attempt_costs_the_same_hashing(tmp_path, monkeypatch):
+    users = tmp_path / "users.txt"
+    users.write_text(f"nurse:{auth.hash_password('s3cret', iterations=2000)}\ntrial:plain-pass\n")
+    checker = auth.checker(users)
+    calls = []
+    real = hashlib.pbkdf2_hmac
+    monkeypatch.setattr(hashlib, "pbkdf2_hmac", lambda *a: calls.append(a[3]) or real(*a))
+    for user, password in [("nurse", "wrong"), ("nobody", "s3cret"), ("trial", "wrong"), ("trial", "plain-pass")]:
+        calls.clear()
+        asyncio.run(checker(user, password))
+        assert calls == [2000], (user, calls)  # one PBKDF2 at the file's iteration count, known user or not
+
+
+def test_only_absolute_http_urls_become_links():
+    links = {url: 'class="gk-link"' in render.sources_html([_source(1, "متن", url=url)])
+             for url in ("https://example.org/x", "http://a.b", "//evil.example/x", "/local", "javascript:alert(1)",
+                         "https:///x", "https://\\evil", " https://x.org", "data:text/html,x")}
+    assert links == {"https://example.org/x": True, "http://a.b": True, "//evil.example/x": False, "/local": False,
+                     "javascript:alert(1)": False, "https:///x": False, "https://\\evil": False,
+                     " https://x.org": False, "data:text/html,x": False}
 
 
 def test_feedback_and_question_log(tmp_path):
@@ -114,3 +143,23 @@ def test_app_events_stream_log_and_take_feedback(assistant, tmp_path):
     assert row["question"] == DIABETES_Q and row["rating"] == "not_helpful" and row["comment"] == "ناقص بود"
     with pytest.raises(gr.Error):
         list(app.respond("   ", [], 3, "extractive", False, None))
+
+
+
+def test_a_long_conversation_keeps_a_bounded_state(assistant):
+    import gradio as gr
+
+    from ui.app import ClinicianApp, UISettings, history
+
+    app = ClinicianApp({"extractive": assistant}, UISettings(max_turns=4))
+    chat, state = [], None
+    for i in range(9):
+        chat, panel, *_rest, state = latest(list(app.respond(f"{DIABETES_Q} {i}", chat, 2, "extractive", False,
+                                                             state)))
+    kept = [f"{DIABETES_Q} {i}" for i in range(5, 9)]
+    assert [t["question"] for t in state["turns"]] == kept and len(chat) == 8 and len(history(state)) == 8
+    assert [chat[t["chat_index"] - 1]["content"] for t in state["turns"]] == kept  # indexes follow the messages
+    assert 'id="q9-src-1"' in panel and panel.count('<details class="gk-earlier">') == 3
+    assert len(set(re.findall(r'id="(q\d+)-src-1"', panel))) == 4  # anchors stay unique after trimming
+    with pytest.raises(gr.Error, match="too long"):
+        list(app.respond("۱" * 20_000, chat, 2, "extractive", False, state))

@@ -112,6 +112,35 @@ def test_login_file_guards_the_page(assistant, tmp_path):
         page.close()
 
 
+def test_failed_logins_are_slowed_per_client_and_uploads_refused(assistant, tmp_path):
+    from ui.app import ClinicianApp, UISettings
+    from ui.auth import hash_password
+
+    users = tmp_path / "users.txt"
+    users.write_text(f"dr-a:{hash_password('pass-123', iterations=1000)}\n")
+    port = free_port()
+    page = ClinicianApp({"extractive": assistant}, UISettings(port=port, auth_file=str(users))).serve(block=False)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        assert httpx.post(url + "login", data={"username": "dr-a", "password": "pass-123"}).status_code == 200
+        codes = [httpx.post(url + "login", data={"username": user, "password": "guess"}).status_code
+                 for user in ("dr-a", "nobody", "admin", "dr-a", "root")]
+        assert codes == [400] * 5
+        locked = httpx.post(url + "login", data={"username": "dr-a", "password": "pass-123"})
+        assert locked.status_code == 429 and int(locked.headers["retry-after"]) >= 30  # even the right password
+        assert page.state_session_capacity == UISettings().max_sessions
+    finally:
+        page.close()
+
+
+def test_the_page_takes_no_uploads(server):
+    before = sorted(p.name for p in Path(server["work"]).rglob("*"))
+    for route in ("gradio_api/upload", "gradio_api/upload?upload_id=x", "gradio_api/process_recording"):
+        reply = httpx.post(server["url"] + route, files={"files": ("big.bin", b"\0" * 3_000_000)})
+        assert reply.status_code == 403, (route, reply.status_code)
+    assert sorted(p.name for p in Path(server["work"]).rglob("*")) == before
+
+
 def test_page_in_a_real_browser_is_rtl_persian_and_offline(server):
     from playwright.sync_api import sync_playwright
 

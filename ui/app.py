@@ -21,10 +21,13 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 
-from gaokerena_rag.assistant import Answer, GaokerenaAssistant  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
+
+from gaokerena_rag.assistant import Answer, GaokerenaAssistant, check_question  # noqa: E402
 from gaokerena_rag.index import read_manifest  # noqa: E402
 
 from . import render  # noqa: E402
+from .guard import GuardMiddleware  # noqa: E402
 from .storage import FeedbackStore, QuestionLog  # noqa: E402
 
 ASSETS = Path(__file__).parent / "assets"
@@ -64,6 +67,9 @@ class UISettings:
     log_dir: str | None = None  # JSONL question log; None = questions are not written anywhere
     concurrency: int = 4  # answers computed at once (more wait in Gradio's queue)
     stream_every: float = 0.1  # seconds between streamed updates after the first piece
+    max_turns: int = 20  # questions a conversation keeps (older ones leave the chat, the history and memory)
+    session_ttl_s: float = 6 * 3600  # a conversation idle this long is forgotten by the server
+    max_sessions: int = 500  # conversations the server holds at once (the oldest go first)
     examples: list[str] = field(default_factory=lambda: list(EXAMPLES))
     title: str = "گائوکرنا: پاسخ پزشکی با منبع"
 
@@ -95,14 +101,18 @@ class ClinicianApp:
         """Stream one answer: (chat, sources panel, banner, sources JSON, question box, plain answer, state)."""
         state = dict(state or {"turns": []})
         question = (question or "").strip()
-        if not question:
-            raise gr.Error("پرسش خالی است.")
         if backend not in self.assistants:
             raise gr.Error(f"backend {backend!r} is not served here; choose one of {sorted(self.assistants)}")
         assistant = self.assistants[backend]
-        turn = len(state["turns"]) + 1
+        try:
+            check_question(question, assistant.config.max_question_chars)
+        except ValueError as exc:
+            raise gr.Error(str(exc)) from None
+        turn = state.get("asked", len(state["turns"])) + 1  # anchors stay unique after old turns are dropped
+        state["asked"] = turn
         prefix = f"q{turn}-src"
-        chat = list(chat or []) + [{"role": "user", "content": question}, {"role": "assistant", "content": ""}]
+        chat = list(chat or [])[-2 * self.settings.max_turns:]  # what a client sends back is bounded too
+        chat += [{"role": "user", "content": question}, {"role": "assistant", "content": ""}]
         seen: dict[str, Any] = {"sources": [], "banner": ""}
 
         def on_sources(sources, emergency):
@@ -134,8 +144,9 @@ class ClinicianApp:
         chat[-1] = {"role": "assistant", "content": render.answer_html(answer, prefix)}
         final = render.sources_html(answer.sources, answer.citations, show_scores=show_scores, anchor_prefix=prefix)
         sources = render.sources_json(answer.sources)
-        state["turns"] = state["turns"] + [{"question": question, "answer": answer.text, "backend": backend,
-                                            "chat_index": len(chat) - 1, "panel": final, "sources": sources}]
+        turns = state["turns"] + [{"question": question, "answer": answer.text, "backend": backend,
+                                   "chat_index": len(chat) - 1, "panel": final, "sources": sources}]
+        chat, state["turns"] = _bounded(chat, turns, self.settings.max_turns)
         if self.log is not None:
             self.log.write(question=question, answer=answer.to_dict(), backend=backend, seconds=time.perf_counter() - t0)
         yield (chat, _panel(final, state["turns"][:-1]), render.banner_html(answer.emergency), sources, "",
@@ -157,7 +168,7 @@ class ClinicianApp:
     def build(self) -> gr.Blocks:
         s = self.settings
         with gr.Blocks(title=s.title, analytics_enabled=False, fill_height=True) as page:
-            state = gr.State(None)
+            state = gr.State(None, time_to_live=s.session_ttl_s)
             gr.Markdown(f"## {s.title}", elem_id="gk-title", rtl=True)
             banner = gr.HTML("", elem_id="gk-banner", label="emergency")
             with gr.Sidebar(label="تنظیمات", open=False, position="left"):
@@ -208,9 +219,12 @@ class ClinicianApp:
             from .auth import checker
 
             auth = checker(s.auth_file)
+        # the page takes no files: uploads are refused (ui.guard), and capped should one get through
         page.launch(server_name=s.host, server_port=s.port, share=False, auth=auth, theme=_theme(),
                     css_paths=[ASSETS / "app.css"], head=HEAD, ssr_mode=False, pwa=False, mcp_server=False,
-                    prevent_thread_lock=not block, quiet=True, inbrowser=False)
+                    prevent_thread_lock=not block, quiet=True, inbrowser=False, max_file_size="1kb",
+                    state_session_capacity=s.max_sessions,
+                    app_kwargs={"middleware": [Middleware(GuardMiddleware)]})
         return page
 
 
@@ -218,6 +232,17 @@ def history(state: dict) -> list[dict]:
     """The conversation so far as chat messages (plain text), what the generator is given."""
     return [{"role": role, "content": t[key]} for t in state["turns"]
             for role, key in (("user", "question"), ("assistant", "answer"))]
+
+
+def _bounded(chat: list[dict], turns: list[dict], max_turns: int) -> tuple[list[dict], list[dict]]:
+    """The conversation with at most ``max_turns`` questions: the oldest leave the chat and the
+    state together, and each kept turn's ``chat_index`` follows its message."""
+    if len(turns) <= max_turns:
+        return chat, turns
+    turns = turns[-max_turns:]
+    cut = min(turns[0]["chat_index"] - 1, len(chat))  # the kept turns start with this user message
+    chat = chat[cut:]
+    return chat, [{**t, "chat_index": t["chat_index"] - cut} for t in turns]
 
 
 def _panel(current: str, earlier: list[dict]) -> str:

@@ -3,10 +3,16 @@
 One ``user:secret`` per line; ``#`` starts a comment. The secret is either a PBKDF2-SHA256
 hash written by ``gaokerena ui --hash-password`` (``pbkdf2_sha256$ITERATIONS$SALT$HASH``,
 what to keep on a shared machine) or, for a quick local trial, the password itself.
+
+Every login attempt costs one PBKDF2 of the file's strongest iteration count, whether the
+user exists or not and whatever the secret's kind, so the time of an answer does not tell
+which user names are real; the work runs off the server's event loop. Failed attempts are
+slowed per client by ``ui.guard``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -62,12 +68,25 @@ def read_credentials(path: str | Path) -> dict[str, str]:
     return users
 
 
-def checker(path: str | Path) -> Callable[[str, str], bool]:
-    """The ``auth`` callable Gradio calls with what the login form received."""
-    users = read_credentials(path)
+def _iterations(secret: str) -> int:
+    return int(secret.split("$")[1]) if secret.startswith(PREFIX + "$") else 0
 
-    def check(user: str, password: str) -> bool:
+
+def checker(path: str | Path) -> Callable[[str, str], bool]:
+    """The ``auth`` callable Gradio awaits with what the login form received."""
+    users = read_credentials(path)
+    dummy = hash_password(secrets.token_hex(16), max((_iterations(s) for s in users.values() if _iterations(s)),
+                                                     default=ITERATIONS))
+
+    def check_now(user: str, password: str) -> bool:
         secret = users.get(user)
-        return secret is not None and verify(password, secret)
+        if secret is None or not secret.startswith(PREFIX + "$"):
+            # unknown users and plain secrets cost the same PBKDF2 as a hashed one
+            verify(password, dummy)
+            return secret is not None and hmac.compare_digest(password.encode("utf-8"), secret.encode("utf-8"))
+        return verify(password, secret)
+
+    async def check(user: str, password: str) -> bool:
+        return await asyncio.to_thread(check_now, user, password)
 
     return check
