@@ -22,6 +22,7 @@ from .config import AssistantConfig
 from .documents import Source
 from .generators import Generator, load_generator
 from .generators.extractive import FRAMING
+from .index import IndexSettings
 from .injection import planted_instruction
 from .retrieval import HybridRetriever, RetrievedPassage
 from .safety import PHYSICIAN_NOTICE, RedFlagDetector, RedFlags, emergency_notice, suicide_notice
@@ -95,7 +96,8 @@ class GaokerenaAssistant:
         self.retriever = retriever
         self.config = config or AssistantConfig()
         self.generator = generator or self._default_generator()
-        self.red_flags = RedFlagDetector.from_config(self.config.red_flag_classifier, self.retriever.embedder)
+        self.red_flags = RedFlagDetector.from_config(self.config.red_flag_classifier, self.retriever.embedder,
+                                                     self.config.retrieval.max_embedded_chars)
 
     @classmethod
     def from_index(cls, path: str | Path, generator: Generator | None = None,
@@ -198,7 +200,10 @@ class GaokerenaAssistant:
         timings["generate_s"] = time.perf_counter() - t2
 
         t3 = time.perf_counter()
-        embed = self.retriever.embedder.embed_passages if self.retriever.embedder is not None else None
+        embed = None
+        if self.retriever.embedder is not None:  # sentences and passages, capped as the index embeds passages
+            cap = self.retriever.manifest["chunking"].get("embed_max_chars") or IndexSettings().embed_max_chars
+            embed = lambda texts: self.retriever.embedder.embed_passages([t[:cap] for t in texts])  # noqa: E731
         report = citations.check("".join(written), [s.passage for s in sources], framing=[FRAMING],
                                  thresholds=cfg.support, embed=embed)
         timings["check_s"] = time.perf_counter() - t3

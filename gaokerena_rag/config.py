@@ -38,7 +38,7 @@ class AssistantConfig:
     embedder_threads: int | None = None
     # longer questions are refused with a clear message (MF3QA's longest is about 5,500
     # characters); every step of an answer grows linearly with the question up to this.
-    max_question_chars: int = 10_000
+    max_question_chars: int | None = 10_000  # None: no cap
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

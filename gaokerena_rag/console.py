@@ -84,10 +84,12 @@ def render_sources(answer: Answer, width: int = 300) -> str:
 
 
 def render_footer(answer: Answer) -> str:
+    withheld = (f"; {len(answer.withheld)} retrieved source(s) withheld: they hold an instruction to the assistant"
+                if answer.withheld else "")
     if answer.abstained:
-        return f"(abstained: {answer.abstain_reason}; {answer.timings.get('total_s', 0):.2f} s)"
+        return f"(abstained: {answer.abstain_reason}; {answer.timings.get('total_s', 0):.2f} s{withheld})"
     return (f"(grounding {answer.grounding:.2f}; {answer.model}; "
-            f"{answer.timings.get('total_s', 0):.2f} s)")
+            f"{answer.timings.get('total_s', 0):.2f} s{withheld})")
 
 
 def _answer(assistant: GaokerenaAssistant, question: str, stream: bool, history=None) -> Answer:

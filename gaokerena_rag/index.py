@@ -19,6 +19,7 @@ validates the manifest.
 from __future__ import annotations
 
 import errno
+import re
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -114,9 +115,14 @@ def _with_title(title: str, text: str) -> str:
     return f"{title}\n{text}"
 
 
-def dense_text(title: str, text: str, max_words: int | None, max_chars: int | None = None) -> str:
-    """What the embedder sees for a passage: its document title, then the passage, capped."""
+def dense_text(title: str, text: str, max_words: int | None, max_chars: int | None = None,
+               max_word_chars: int | None = None) -> str:
+    """What the embedder sees for a passage: its document title, then the passage, capped (in words,
+    in characters, and each run without a space to ``max_word_chars``: such a run costs the embedder
+    a token per character, and a passage cut from a 2-million-character token would take seconds)."""
     full = _with_title(title, text)
+    if max_word_chars:
+        full = re.sub(rf"(\S{{{max_word_chars}}})\S+", r"\1", full)
     if max_words:
         words = full.split()
         if len(words) > max_words:

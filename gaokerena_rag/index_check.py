@@ -8,13 +8,12 @@ each file's SHA-256 against the one written at commit, and SQLite's ``integrity_
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .index import open_index
-from .manifest import IndexError_, generation_dir, safe_relative
+from .manifest import IndexError_, generation_dir, safe_relative, sha256_file
 
 
 @dataclass
@@ -32,14 +31,6 @@ class CheckReport:
         lines += [f"  ok: {c}" for c in self.checked]
         lines += [f"  problem: {p}" for p in self.problems]
         return "\n".join(lines)
-
-
-def _sha256(file: Path) -> str:
-    digest = hashlib.sha256()
-    with open(file, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_index(path: Path | str) -> CheckReport:
@@ -62,7 +53,7 @@ def check_index(path: Path | str) -> CheckReport:
         report.problems.append("the manifest records no checksums (built before they were written): "
                                "rebuild with --fresh to add them")
     else:
-        bad = [name for name, entry in written.items() if _sha256(safe_relative(live, name)) != entry["sha256"]]
+        bad = [name for name, entry in written.items() if sha256_file(safe_relative(live, name)) != entry["sha256"]]
         report.problems += [f"{live / name}: content differs from what was written (SHA-256)" for name in bad]
         if not bad:
             report.checked.append(f"{len(written)} files match their SHA-256")

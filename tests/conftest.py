@@ -120,3 +120,16 @@ def tiny_lm(tmp_path_factory, assistant):
     folder = build_tiny_cohere(tmp_path_factory.mktemp("lm") / "tiny-cohere", [x for _i, _t, x in CORPUS])
     chats = [chat_messages(q, assistant.retrieve(q)) for q in (DIABETES_Q, "قند خون بالا چه درمانی دارد؟")]
     return teach(folder, chats, TAUGHT)
+
+
+@pytest.fixture(scope="session")
+def mf3qa_folder(tmp_path_factory):
+    """A small MF3QA folder in the published layout: train files and a dev split (also in niniban)."""
+    folder = tmp_path_factory.mktemp("mf3qa")
+    pairs = [(f"درباره {title} سؤال دارم، {title} چه درمانی دارد؟", text) for _d, title, text in CORPUS]
+    train, dev = pairs[:-3], pairs[-3:]
+    for name in ("drhast_1.xlsx", "drhast_2.xlsx", "drhast_3.xlsx"):
+        write_xlsx(folder / name, ["Question", "Answer"], [list(p) for p in train[:3]] if name == "drhast_1.xlsx" else [])
+    write_xlsx(folder / "niniban.xlsx", ["Question", "Answer"], [list(p) for p in train[3:] + dev])
+    write_xlsx(folder / "dev.xlsx", ["Question", "Answer", "Source"], [[q, a, "niniban.com"] for q, a in dev])
+    return folder

@@ -92,19 +92,6 @@ def test_bad_mmlu_rows_name_the_file_row_and_field(tmp_path):
         load_mmlu_fa(tmp_path, ["virology"])
 
 
-@pytest.fixture(scope="module")
-def mf3qa_folder(tmp_path_factory):
-    """A small MF3QA folder in the published layout: train files and a dev split (also in niniban)."""
-    folder = tmp_path_factory.mktemp("mf3qa")
-    pairs = [(f"درباره {title} سؤال دارم، {title} چه درمانی دارد؟", text) for _d, title, text in CORPUS]
-    train, dev = pairs[:-3], pairs[-3:]
-    for name in ("drhast_1.xlsx", "drhast_2.xlsx", "drhast_3.xlsx"):
-        write_xlsx(folder / name, ["Question", "Answer"], [list(p) for p in train[:3]] if name == "drhast_1.xlsx" else [])
-    write_xlsx(folder / "niniban.xlsx", ["Question", "Answer"], [list(p) for p in train[3:] + dev])
-    write_xlsx(folder / "dev.xlsx", ["Question", "Answer", "Source"], [[q, a, "niniban.com"] for q, a in dev])
-    return folder
-
-
 def test_eval_retrieval_and_answers_on_an_mf3qa_folder(mf3qa_folder, tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "GAOKERENA_CACHE": str(tmp_path / "cache")}
     done = subprocess.run([*CLI, "eval", "retrieval", "--data", str(mf3qa_folder), "--work", str(tmp_path / "w"),

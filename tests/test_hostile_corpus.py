@@ -111,6 +111,8 @@ def test_a_two_million_character_word_is_cut_into_bounded_chunks():
     assert max(len(c) for c in chunks) <= chunker.max_words * chunker.max_word_chars + len(PERSIAN) + 2
     assert "".join(chunks).count("ب") >= 2_000_000 and len(chunks) == pytest.approx(2_000_000 / 64 / 200, abs=2)
     assert len(dense_text("", chunks[1], None, IndexSettings().embed_max_chars)) == 4000
+    assert dense_text("", chunks[1], None, 4000, chunker.max_word_chars) == "ب" * 64  # what is embedded
+    assert dense_text("عنوان", "متن کوتاه " + "x" * 100, None, 4000, 64) == "عنوان\nمتن کوتاه " + "x" * 64
     assert Chunker(max_words=20, overlap_words=0).chunk("http://example.org/" + "a" * 100 + " متن") != []
 
 

@@ -216,3 +216,15 @@ def test_ask_offline_without_the_mf3qa_folder_says_what_to_pass(tmp_path):
                    env={"GAOKERENA_INDEX": str(tmp_path / "kb"), **env}, timeout=600)
         assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
         assert "--data PATH" in proc.stderr and "--index DIR" in proc.stderr and "gaokerena/MF3QA" in proc.stderr
+
+
+def test_the_default_knowledge_base_rebuilds_over_a_damaged_manifest(tmp_path, mf3qa_folder):
+    from index_build.default_kb import KnowledgeBase
+
+    victim = canary(tmp_path)
+    kb = KnowledgeBase(data=str(mf3qa_folder), path=tmp_path / "kb")
+    assert kb.ensure(progress=False) is not None and kb.ensure(progress=False) is None
+    edit_manifest(kb.index_path, lambda m: m.update(generation="gen-000001/../../victim"))
+    report = kb.ensure(progress=False)
+    assert report is not None and report.manifest["counts"]["documents"] == 7
+    assert (victim / "keep.txt").exists() and check_index(kb.index_path).ok
