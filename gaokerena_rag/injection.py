@@ -40,7 +40,9 @@ _CONFUSABLE = str.maketrans({
     "ے": "ی", "ۍ": "ی", "ې": "ی", "ہ": "ه", "ھ": "ه", "ۃ": "ه", "ڪ": "ک", "ګ": "گ", "ڳ": "گ",
 })
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
-_LATIN_WITH_DIGITS = re.compile(r"(?<![\w@$])(?=[a-z0-9@$]{0,30}[a-z])(?=[a-z0-9@$]{0,30}[0-9@$])[a-z0-9@$]{2,31}(?![\w@$])")
+# a Latin word with digits or @/$ in it («1gn0re»): both kinds inside, at most 31 characters
+_LATIN_WITH_DIGITS = re.compile(r"(?<![\w@$])(?=[a-z0-9@$]{0,30}[a-z])(?=[a-z0-9@$]{0,30}[0-9@$])"
+                                r"[a-z0-9@$]{2,31}(?![\w@$])")
 # words spelled letter by letter: at least four single letters separated by one space
 _SPELLED = re.compile(r"(?<!\w)(?:\w )(?:\w ){2,40}\w(?!\w)")
 
