@@ -82,20 +82,19 @@ class Chunker:
 
     def chunk(self, text: str) -> list[str]:
         """Return the passages of ``text`` (stripped); an all-blank or invisible-only text gives none."""
-        _words = self._words
         pieces = self._pieces(text)
         chunks: list[str] = []
         current: list[str] = []
         count = 0
         for piece in pieces:
-            n = _words(piece)
+            n = self._words(piece)
             if current and count + n > self.max_words:
                 chunks.append("".join(current).strip())
                 # carry whole trailing sentences as overlap
                 carry: list[str] = []
                 carried = 0
                 for prev in reversed(current):
-                    w = _words(prev)
+                    w = self._words(prev)
                     if carried + w > self.overlap_words or carried + w + n > self.max_words:
                         break
                     carry.insert(0, prev)

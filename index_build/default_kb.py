@@ -40,28 +40,28 @@ class KnowledgeBase:
         """(input, preset): the local MF3QA folder if it exists, else the hub dataset."""
         return mf3qa_source(self.data)
 
-    def is_current(self) -> bool:
+    def _manifest(self) -> tuple[dict | None, bool]:
+        """The cached index's manifest (None if there is none or it is damaged), and whether it is damaged."""
         if not (self.index_path / MANIFEST).exists():
-            return False
+            return None, False
         try:
-            manifest = read_manifest(self.index_path)
-        except Exception:  # noqa: BLE001 - an unreadable manifest means rebuild
-            return False
-        source, _preset = self.source()
-        return manifest.get("sources") == [fingerprint(source)]
+            return read_manifest(self.index_path), False
+        except IndexError_:
+            return None, True
+
+    def is_current(self) -> bool:
+        manifest, _damaged = self._manifest()
+        return manifest is not None and manifest.get("sources") == [fingerprint(self.source()[0])]
 
     def ensure(self, progress: bool = True) -> BuildReport | None:
-        """Build or refresh the index when needed; return the report, or None if it was current."""
-        if self.is_current():
-            return None
+        """Build or refresh the index when needed; return the report, or None if it was current.
+        A damaged cache is rebuilt from scratch, deleting nothing its manifest names."""
+        manifest, damaged = self._manifest()
         source, preset = self.source()
+        if manifest is not None and manifest.get("sources") == [fingerprint(source)]:
+            return None
         if source.startswith("hf:") and hub_offline():
             raise self._unavailable(source, "downloads are off: HF_HUB_OFFLINE / HF_DATASETS_OFFLINE is set")
-        try:
-            read_manifest(self.index_path) if (self.index_path / MANIFEST).exists() else None
-            damaged = False
-        except IndexError_:
-            damaged = True  # a cache: rebuilt from scratch, deleting nothing its manifest names
         try:
             return build_index([source], self.index_path, self.settings, preset=preset, split="train",
                                progress=progress, fresh=damaged)

@@ -271,8 +271,9 @@ def _cell(record: Record, column: str | None, file: str, row: int, required: boo
             raise CorpusError(file, row, column, "empty text")
         return ""
     if isinstance(value, str):
-        if _SURROGATE.search(value):
-            at = _SURROGATE.search(value).start()
+        surrogate = _SURROGATE.search(value)
+        if surrogate:
+            at = surrogate.start()
             raise CorpusError(file, row, column, f"a lone surrogate (\\u{ord(value[at]):04x}) at character {at + 1}: "
                                                  "not valid Unicode text (a broken UTF-16 conversion?)")
         if required and not has_visible_text(value):

@@ -81,10 +81,8 @@ def checker(path: str | Path) -> Callable[[str, str], bool]:
     def check_now(user: str, password: str) -> bool:
         secret = users.get(user)
         if secret is None or not secret.startswith(PREFIX + "$"):
-            # unknown users and plain secrets cost the same PBKDF2 as a hashed one
-            verify(password, dummy)
-            return secret is not None and hmac.compare_digest(password.encode("utf-8"), secret.encode("utf-8"))
-        return verify(password, secret)
+            verify(password, dummy)  # unknown users and plain secrets cost the same PBKDF2 as a hashed one
+        return secret is not None and verify(password, secret)
 
     async def check(user: str, password: str) -> bool:
         return await asyncio.to_thread(check_now, user, password)
