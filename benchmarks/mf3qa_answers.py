@@ -18,7 +18,8 @@ half (with the other non-medical half) is reported.
 
     python benchmarks/mf3qa_answers.py [--data ../shared/data/mf3qa] [--n 1000]
 
-Writes the ``answers`` section of BENCHMARKS.md and prints the calibrated settings.
+Writes the ``answers`` section of BENCHMARKS.md and the calibration of the knowledge base's
+embedder (``gaokerena_rag/data/calibrations``: abstention and support); prints the settings.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -38,6 +40,7 @@ import numpy as np  # noqa: E402
 
 from benchmarks.common import machine, table, write_section  # noqa: E402
 from gaokerena_rag.assistant import GaokerenaAssistant, evidence  # noqa: E402
+from gaokerena_rag.calibration import write_calibration  # noqa: E402
 from gaokerena_rag.chunking import split_sentences  # noqa: E402
 from gaokerena_rag.citations import SupportThresholds, lexical_support  # noqa: E402
 from gaokerena_rag.generators.extractive import ExtractiveGenerator  # noqa: E402
@@ -116,6 +119,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1000, help="dev questions per half")
     ap.add_argument("--dev-abstain", type=float, default=0.03)
     ap.add_argument("--false-support", type=float, default=0.05)
+    ap.add_argument("--calibrate-only", action="store_true", help="write the calibration, skip the report")
     args = ap.parse_args()
 
     kb = KnowledgeBase(data=args.data)
@@ -132,6 +136,19 @@ def main() -> None:
     support, support_info = calibrate_support(assistant, calib, args.false_support)
     config = replace(assistant.config, evidence_signal=signal, min_evidence=round(threshold, 4), support=support)
     assistant = GaokerenaAssistant(assistant.retriever, config=config)
+    embedder, today = assistant.retriever.embedder, time.strftime("%Y-%m-%d")
+    write_calibration(embedder, "abstention", {
+        "signal": signal, "min_evidence": round(threshold, 4),
+        "made_on": f"MF3QA dev 1-{len(calib)} (abstains on {args.dev_abstain:.0%}) and the first {len(ood_calib)} "
+                   f"questions of training/data/out_of_domain_fa.json, {kb.index_path.name} "
+                   f"(benchmarks/mf3qa_answers.py, {today})"})
+    write_calibration(embedder, "support", {
+        "lexical": support.lexical, "semantic": support.semantic,
+        "made_on": f"sentences of {support_info['pairs']} MF3QA dev answers (dev 1-300) against the top train "
+                   f"consultation for the same question, at most {args.false_support:.0%} supported "
+                   f"(benchmarks/mf3qa_answers.py, {today})"})
+    if args.calibrate_only:
+        return
 
     for q in ood_calib[:3]:  # warm caches and the engine
         assistant.ask(q)

@@ -94,7 +94,7 @@ class GaokerenaAssistant:
     def __init__(self, retriever: HybridRetriever, generator: Generator | None = None,
                  config: AssistantConfig | None = None):
         self.retriever = retriever
-        self.config = config or AssistantConfig()
+        self.config = (config or AssistantConfig()).calibrated(retriever.calibration)
         self.generator = generator or self._default_generator()
         self.red_flags = RedFlagDetector.from_config(self.config.red_flag_classifier, self.retriever.embedder,
                                                      self.config.retrieval.max_embedded_chars)

