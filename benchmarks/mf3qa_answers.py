@@ -170,7 +170,7 @@ def main() -> None:
         "## Answers on MF3QA dev (index: train consultations only)",
         "",
         f"Machine: {machine()}. Written by `benchmarks/mf3qa_answers.py`. Knowledge base: "
-        f"{kb.index_path.name} (MF3QA train, 18,225 consultations). Reported: dev questions {half + 1}–{half + n}; "
+        f"{kb.index_path.name} (MF3QA train, 18,225 consultations; embedder `{embedder.spec}`). Reported: dev questions {half + 1}–{half + n}; "
         f"calibrated on dev 1–{len(calib)} and the first {len(ood_calib)} written non-medical questions.",
         "",
         table(rows, ["answer", "token-F1", "ROUGE-L", "questions scored", "ask p50 / p95 ms"]),

