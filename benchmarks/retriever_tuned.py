@@ -133,6 +133,8 @@ def main() -> None:
     ap.add_argument("--data", default=str(ROOT.parent / "shared/data/mf3qa"))
     ap.add_argument("--work", default=str(ROOT / "benchmarks/.cache/tuned"))
     ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--speed-passages", type=int, default=2000)
+    ap.add_argument("--speed-queries", type=int, default=300)
     args = ap.parse_args()
     work = Path(args.work)
     pack = read_pack_manifest(packs()[DEFAULT_EMBEDDER.partition(":")[2]])
@@ -166,8 +168,8 @@ def main() -> None:
         rows.insert(1, ("dense, torch twin (same weights, float32, no int8 activations)", twin))
     rows += previous_default()
 
-    answers = [x for _p, _t, x in retriever.files.store.iter_texts()][:2000]
-    speed = engine_speed(answers, [retriever.dense_query_text(q) for q in queries[:300]])
+    answers = [x for _p, _t, x in retriever.files.store.iter_texts()][: args.speed_passages]
+    speed = engine_speed(answers, [retriever.dense_query_text(q) for q in queries[: args.speed_queries]])
     t, u = speed["tuned"], speed["untuned"]
     moves = grid_moves(pack["name"])
     r = pack["recipe"]
@@ -204,7 +206,8 @@ def main() -> None:
     body += [
         f"- Index build with the shipped default (`gaokerena index build`, 2 workers): {build['seconds'] / 60:.1f} min, "
         f"{build['tokens'] / build['seconds']:.0f} tokens/s, peak RSS {build['peak_rss'] / 2**30:.2f} GiB.",
-        f"- Engines side by side in this run (2,000 train answers, 2 threads; 300 dev questions one at a time): "
+        f"- Engines side by side in this run ({len(answers):,} train answers, 2 threads; {args.speed_queries} dev "
+        f"questions one at a time): "
         f"tuned {t['tokens_per_s']:.0f} tokens/s, query p50 {t['p50']:.1f} ms, p95 {t['p95']:.1f} ms; untuned "
         f"{u['tokens_per_s']:.0f} tokens/s, p50 {u['p50']:.1f} ms, p95 {u['p95']:.1f} ms.",
         "",
