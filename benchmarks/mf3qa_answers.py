@@ -39,12 +39,12 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from benchmarks.common import machine, table, write_section  # noqa: E402
-from gaokerena_rag.assistant import GaokerenaAssistant, evidence  # noqa: E402
+from gaokerena_rag.assistant import GaokerenaAssistant  # noqa: E402
+from gaokerena_rag.gates import evidence  # noqa: E402
 from gaokerena_rag.calibration import write_calibration  # noqa: E402
 from gaokerena_rag.chunking import split_sentences  # noqa: E402
 from gaokerena_rag.citations import SupportThresholds, lexical_support  # noqa: E402
 from gaokerena_rag.generators.extractive import ExtractiveGenerator  # noqa: E402
-from gaokerena_rag.normalize import strip_courtesies  # noqa: E402
 from index_build.default_kb import KnowledgeBase  # noqa: E402
 from index_build.presets import mf3qa_pairs  # noqa: E402
 from training.mf3qa_eval import answer_report  # noqa: E402
@@ -53,8 +53,8 @@ SIGNALS = ("dense", "char4")
 
 
 def calibrate_abstention(assistant, dev_q, ood_q, rate: float) -> tuple[str, float, dict]:
-    dev_res = assistant.retriever.retrieve_many(dev_q, assistant.config.k)
-    ood_res = assistant.retriever.retrieve_many(ood_q, assistant.config.k)
+    dev_res = assistant.retriever.retrieve_many(dev_q, assistant.k)
+    ood_res = assistant.retriever.retrieve_many(ood_q, assistant.k)
     found = {}
     for signal in SIGNALS:
         dev_ev = np.array([evidence(r, signal) for r in dev_res])
@@ -97,11 +97,11 @@ class SentenceDenseExtractive(ExtractiveGenerator):
         super().__init__(**kw)
         self.embedder, self.top, self.words, self.weight = embedder, top, words, weight
 
-    def candidates(self, question, sources):
-        out = super().candidates(question, sources)
+    def candidates(self, query, sources):
+        out = super().candidates(query, sources)
         if out:
             top = sorted(out, key=lambda c: -c.score)[: self.top]
-            qv = self.embedder.embed_queries([strip_courtesies(question)])[0]
+            qv = self.embedder.embed_queries([query.stripped])[0]
             sv = self.embedder.embed_passages([" ".join(c.text.split()[: self.words]) for c in top])
             for cand, vec in zip(top, sv):
                 cand.score = (1 - self.weight) * cand.score + self.weight * float(vec @ qv)
@@ -157,7 +157,7 @@ def main() -> None:
     n = len(report)
     rows = [("extractive (default: sentence char-4 TF-IDF + source dense cosine + rank)",
              r["token_f1"], r["rouge_l"], r["answered"], f"{r['p50_ms']:.0f} / {r['p95_ms']:.0f}")]
-    char4 = dict(idf=assistant.generator.idf, tokenizer=assistant.generator.tokenizer)
+    char4 = dict(vectorize=assistant.generator.vectorize)
     ablations = (("extractive, no dense signal (dense_weight 0)", ExtractiveGenerator(dense_weight=0.0, **char4)),
                  ("extractive, each of the top 6 sentences also embedded",
                   SentenceDenseExtractive(assistant.retriever.embedder, **char4)))

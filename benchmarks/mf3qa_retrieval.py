@@ -58,14 +58,13 @@ class MemoSide:
 
     def __init__(self, inner):
         self.inner, self.memo = inner, {}
+        self.tokenizer, self.pids = inner.tokenizer, inner.pids
 
-    def search_many(self, queries, k):
-        out = []
-        for q in queries:
-            if (q, k) not in self.memo:
-                self.memo[(q, k)] = self.inner.search(q, k)
-            out.append(self.memo[(q, k)])
-        return out
+    def search_tokens(self, tokens, k):
+        key = (tuple(tokens), k)
+        if key not in self.memo:
+            self.memo[key] = self.inner.search_tokens(tokens, k)
+        return self.memo[key]
 
 
 def prepare(data: Path, work: Path) -> dict:

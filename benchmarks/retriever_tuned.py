@@ -77,13 +77,13 @@ def torch_twin_dense(folder: str, retriever: HybridRetriever, queries, relevant)
     seconds = time.perf_counter() - t0
     index = faiss.IndexFlatIP(vectors.shape[1])
     index.add(vectors)
-    qv = twin.embed_queries([retriever.dense_query_text(q) for q in queries])
+    qv = twin.embed_queries([retriever.prepare(q, embed=False).dense_text for q in queries])
     _scores, hits = index.search(qv, 10)
     pids = np.array([p for p, _t, _x in rows])
     doc_of = {pid: p.doc_id for pid, p in retriever.files.store.get(pids.tolist()).items()}
     ranked = [[doc_of[int(pids[h])] for h in row if h >= 0] for row in hits]
-    cos_q = np.sum(twin.embed_queries([retriever.dense_query_text(q) for q in queries[:500]])
-                   * retriever.embedder.embed_queries([retriever.dense_query_text(q) for q in queries[:500]]), axis=1)
+    cos_q = np.sum(twin.embed_queries([retriever.prepare(q, embed=False).dense_text for q in queries[:500]])
+                   * retriever.embedder.embed_queries([retriever.prepare(q, embed=False).dense_text for q in queries[:500]]), axis=1)
     cos_p = np.sum(vectors[:500] * retriever.embedder.embed_passages(texts[:500]), axis=1)
     return metrics(ranked, relevant, 10), np.concatenate([cos_q, cos_p]), seconds
 
@@ -169,7 +169,7 @@ def main() -> None:
     rows += previous_default()
 
     answers = [x for _p, _t, x in retriever.files.store.iter_texts()][: args.speed_passages]
-    speed = engine_speed(answers, [retriever.dense_query_text(q) for q in queries[: args.speed_queries]])
+    speed = engine_speed(answers, [retriever.prepare(q, embed=False).dense_text for q in queries[: args.speed_queries]])
     t, u = speed["tuned"], speed["untuned"]
     moves = grid_moves(pack["name"])
     r = pack["recipe"]

@@ -11,25 +11,27 @@ from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-__all__ = ["GaokerenaAssistant", "Answer", "AssistantConfig", "Document", "Passage", "HybridRetriever", "RetrievalConfig", "RetrievedPassage", "IndexSettings",
+__all__ = ["GaokerenaAssistant", "Answer", "AssistantConfig", "Document", "Passage", "HybridRetriever", "RetrievalConfig", "ScoredPassage", "Query", "IndexSettings",
            "normalize", "PersianTokenizer", "load_embedder", "__version__"]
 
 _LAZY = {
-    "GaokerenaAssistant": "assistant", "Answer": "assistant", "AssistantConfig": "config",
-    "Document": "documents", "Passage": "documents",
-    "HybridRetriever": "retrieval", "RetrievalConfig": "retrieval", "RetrievedPassage": "retrieval",
+    "GaokerenaAssistant": "assistant", "Answer": "answer", "AssistantConfig": "config",
+    "Document": "documents", "Passage": "documents", "ScoredPassage": "documents", "Query": "query",
+    "HybridRetriever": "retrieval", "RetrievalConfig": "retrieval",
     "IndexSettings": "index", "normalize": "normalize", "PersianTokenizer": "normalize",
     "load_embedder": "embedders",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .assistant import Answer, GaokerenaAssistant
+    from .answer import Answer
+    from .assistant import GaokerenaAssistant
     from .config import AssistantConfig
-    from .documents import Document, Passage
+    from .documents import Document, Passage, ScoredPassage
     from .embedders import load_embedder
     from .index import IndexSettings
     from .normalize import PersianTokenizer, normalize
-    from .retrieval import HybridRetriever, RetrievalConfig, RetrievedPassage
+    from .query import Query
+    from .retrieval import HybridRetriever, RetrievalConfig
 
 
 def __getattr__(name: str):

@@ -69,12 +69,12 @@ class BM25Side:
 
     def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, pids) for one query; only passages sharing a term are returned."""
+        return self.search_tokens(self.tokenizer(query), k)
+
+    def search_tokens(self, tokens, k: int) -> tuple[np.ndarray, np.ndarray]:
         if self.model is None:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        tokens = [t for t in self.tokenizer(query) if t in self.model.vocab_dict]
+        tokens = [t for t in tokens if t in self.model.vocab_dict]
         if not tokens:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
         return top_positive(self.model.get_scores(tokens), self.pids, k)
-
-    def search_many(self, queries: Sequence[str], k: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        return [self.search(q, k) for q in queries]

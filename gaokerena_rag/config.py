@@ -24,9 +24,11 @@ FALLBACK = {"evidence_signal": "dense", "min_evidence": 0.8539, "support": Suppo
 
 @dataclass
 class AssistantConfig:
-    k: int = 5  # sources given to the generator and shown with the answer
-    spare_sources: int = 3  # retrieved beyond k, to fill in for sources withheld (planted instructions)
+    # retrieval.k: the sources given to the generator and shown with an answer (the one k)
     retrieval: RetrievalConfig = field(default_factory=lambda: RetrievalConfig(k=5))
+    spare_sources: int = 3  # retrieved beyond k, to fill in for sources a gate withholds
+    # the gates between retrieval and writing, in order (``gates.GATES``)
+    gates: tuple[str, ...] = ("instructions", "evidence")
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     # None (the default): the values calibrated for the index's embedder (``calibration.py``,
     # measured by benchmarks/mf3qa_answers.py on MF3QA dev halves), or ``FALLBACK`` for an

@@ -1,83 +1,96 @@
-"""The ``gaokerena ask`` and ``gaokerena chat`` commands, and how an ``Answer`` reads in a terminal.
+"""The library's commands: ``gaokerena retrieve``, ``ask`` and ``chat``, and how an ``Answer``
+reads in a terminal.
 
 The assistant is configured from ``--config FILE.yaml`` (an ``AssistantConfig``), then
-from the flags given (backend, model, adapters, endpoint, k). Without ``--index`` the
-default MF3QA knowledge base is used, built on first use.
+from the flags given (backend, model, adapters, endpoint, k; ``cli_args``). Without
+``--index`` the default MF3QA knowledge base is used, built on first use.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-from dataclasses import replace
-from typing import Callable
 
-from .assistant import Answer, GaokerenaAssistant
-from .config import AssistantConfig
+from .answer import Answer
+from .assistant import GaokerenaAssistant
+from .cli_args import assistant_args, index_args, open_assistant, open_retriever
 
 
-def add_commands(sub, index_args: Callable[[argparse.ArgumentParser], None]) -> None:
+def add_commands(sub) -> None:
+    r = sub.add_parser("retrieve", help="find the passages for a question")
+    r.add_argument("question", nargs="?")
+    index_args(r)
+    r.add_argument("--k", type=int, default=10)
+    r.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
+    r.add_argument("--json", action="store_true")
+    r.add_argument("--queries", help="batch mode: JSONL of {id, query}")
+    r.add_argument("--out", help="batch mode: JSONL output")
+    r.set_defaults(func=cmd_retrieve)
+
     a = sub.add_parser("ask", help="answer a Persian medical question with numbered, checked sources")
     a.add_argument("question")
-    assistant_args(a, index_args)
+    assistant_args(a)
     a.add_argument("--json", action="store_true", help="print the whole Answer as JSON")
     a.add_argument("--stream", action="store_true", help="print the answer as it is written")
     a.set_defaults(func=cmd_ask)
 
     c = sub.add_parser("chat", help="an interactive conversation (empty line or Ctrl-D ends it)")
-    assistant_args(c, index_args)
+    assistant_args(c)
     c.set_defaults(func=cmd_chat)
 
 
-def assistant_args(p: argparse.ArgumentParser, index_args) -> None:
-    index_args(p)
-    p.add_argument("--config", help="an AssistantConfig YAML file")
-    p.add_argument("--backend", choices=("extractive", "transformers", "openai"),
-                   help="who writes the answer (default: the config's, else extractive)")
-    p.add_argument("--model", help="transformers: hub id or local folder; openai: the served model name")
-    p.add_argument("--adapter", action="append", default=[], help="transformers: a PEFT LoRA adapter (repeatable)")
-    p.add_argument("--base-url", help="openai: the endpoint, e.g. http://127.0.0.1:8000/v1")
-    p.add_argument("--device", help="transformers: cpu, cuda, cuda:1 …")
-    p.add_argument("--k", type=int, help="number of sources (default 5)")
+def cmd_retrieve(args) -> int:
+    if (args.question is None) == (args.queries is None):
+        print("give a question, or --queries FILE.jsonl --out FILE.jsonl", file=sys.stderr)
+        return 2
+    retriever = open_retriever(args)
+    if args.queries:
+        return _retrieve_batch(retriever, args)
+    results = retriever.retrieve(args.question, args.k)
+    if args.json:
+        print(json.dumps({"query": args.question, "results": [r.to_dict() for r in results]},
+                         ensure_ascii=False, indent=2))
+        return 0
+    if not results:
+        print("no passage matches this question")
+    for r in results:
+        text = " ".join(r.text.split())
+        print(f"[{r.rank}] {r.title or r.doc_id}  ({r.source or '-'}; doc {r.doc_id}; score {r.score:.4f})")
+        print(f"    {text[:400]}{'…' if len(text) > 400 else ''}")
+    return 0
 
 
-def build_config(args) -> AssistantConfig:
-    config = AssistantConfig.from_yaml(args.config) if args.config else AssistantConfig()
-    gen = config.generator
-    if args.backend:
-        gen.backend = args.backend
-    options = {"transformers": gen.transformers, "openai": gen.openai}.get(gen.backend)
-    given = {"--model": ("model", args.model), "--adapter": ("adapters", args.adapter or None),
-             "--base-url": ("base_url", args.base_url), "--device": ("device", args.device)}
-    allowed = {"transformers": {"model", "adapters", "device"}, "openai": {"model", "base_url"}}.get(gen.backend, set())
-    for flag, (name, value) in given.items():
-        if value is None:
-            continue
-        if name not in allowed:
-            raise ValueError(f"{flag} does not apply to the {gen.backend} backend")
-        options[name] = value
-    if args.k:
-        config.k = args.k
-        config.retrieval = replace(config.retrieval, k=args.k)
-    if args.threads:
-        config.embedder_threads = args.threads
-    if getattr(args, "allow_download", False):
-        config.retrieval = replace(config.retrieval, allow_download=True)
-    return config
+def _retrieve_batch(retriever, args) -> int:
+    if not args.out:
+        print("--queries needs --out FILE.jsonl", file=sys.stderr)
+        return 2
+    rows = []
+    with open(args.queries, encoding="utf-8-sig") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                rows.append((row["id"], row["query"]))
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                print(f"{args.queries}, row {n}: each line must be {{\"id\", \"query\"}} ({exc})", file=sys.stderr)
+                return 2
+    from tqdm.auto import tqdm
 
-
-def open_assistant(args) -> GaokerenaAssistant:
-    from .cli import resolve_index
-
-    return GaokerenaAssistant.from_index(resolve_index(args), config=build_config(args))
+    with open(args.out, "w", encoding="utf-8") as out:
+        for i in tqdm(range(0, len(rows), 64), disable=args.quiet, desc="retrieving"):
+            chunk = rows[i : i + 64]
+            for (qid, _q), res in zip(chunk, retriever.retrieve_many([q for _, q in chunk], args.k)):
+                out.write(json.dumps({"id": qid, "results": [r.to_dict() for r in res]}, ensure_ascii=False) + "\n")
+    print(f"wrote {len(rows)} result lines to {args.out}")
+    return 0
 
 
 def render_sources(answer: Answer, width: int = 300) -> str:
     lines = ["منابع:"]
     for s in answer.sources:
         where = "; ".join(x for x in (s.source, f"doc {s.doc_id}", s.url) if x)
-        passage = " ".join(s.passage.split())
+        passage = " ".join(s.text.split())
         lines.append(f"[{s.n}] {s.title or s.doc_id}  ({where})")
         lines.append(f"    {passage[:width]}{'…' if len(passage) > width else ''}")
     return "\n".join(lines)

@@ -88,24 +88,38 @@ class Passage:
 
 
 @dataclass(frozen=True)
-class Source:
-    """A numbered source of an answer: what ``[n]`` in the answer points to."""
+class ScoredPassage:
+    """A passage found for a query: the one record from retrieval to the page.
+
+    ``rank`` is its place in the retrieval; ``n`` is the number ``[n]`` an answer cites it
+    by (the same unless a source before it was withheld). ``scores`` holds the raw score on
+    each signal (dense cosine, BM25, TF-IDF cosine), ``ranks`` its rank on each.
+    """
 
     n: int
+    pid: int
     doc_id: str
     passage_id: str
     title: str
-    source: str
-    url: str
-    passage: str
-    score: float  # fused retrieval score
-    scores: dict[str, float] = field(default_factory=dict)  # raw score by signal (dense cosine, bm25, …)
+    text: str
+    source: str = ""
+    url: str = ""
+    score: float = 0.0  # fused retrieval score
+    rank: int = 0
+    scores: dict[str, float] = field(default_factory=dict)
+    ranks: dict[str, int] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @property
+    def consultation(self) -> tuple[str, str] | None:
+        """``(patient question, doctor answer)`` when the passage is a consultation."""
+        return split_consultation(self.text)
+
+    @property
     def answer_text(self) -> str:
         """The passage without a consultation's question: the part a doctor wrote."""
-        parts = split_consultation(self.passage)
-        return parts[1] if parts else self.passage
+        parts = self.consultation
+        return parts[1] if parts else self.text

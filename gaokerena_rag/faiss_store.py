@@ -53,6 +53,24 @@ def search(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.ndarray,
     return index.search(np.ascontiguousarray(queries, np.float32), max(1, min(k, index.ntotal)))
 
 
+class FaissStore:
+    """A loaded FAISS index as a ``stores.DenseStore``; ``index`` is the FAISS object (for updates)."""
+
+    def __init__(self, index: faiss.Index):
+        self.index = index
+
+    @property
+    def dim(self) -> int:
+        return int(self.index.d)
+
+    @property
+    def count(self) -> int:
+        return int(self.index.ntotal)
+
+    def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return search(self.index, vectors, k)
+
+
 def save(index: faiss.Index, path: Path) -> None:
     faiss.write_index(index, str(path))
 

@@ -34,6 +34,7 @@ from .manifest import (MANIFEST, SCHEMA_VERSION, IndexCorruptError, IndexError_,
                        IndexMismatchError, IndexNotFoundError, generation_dir, read_manifest)
 from .normalize import NORMALIZER_VERSION, PersianTokenizer
 from .passage_store import PassageStore
+from .stores import DenseStore, LexicalSide
 from .tfidf_store import TfidfSide
 
 
@@ -169,8 +170,8 @@ class IndexFiles:
 
     path: Path
     manifest: dict[str, Any]
-    dense: Any
-    lexical: dict[str, Any]  # BM25Side or TfidfSide, by tokenizer name: "words", "char4"
+    dense: DenseStore
+    lexical: dict[str, LexicalSide]  # BM25Side or TfidfSide, by tokenizer name: "words", "char4"
     store: PassageStore
 
 
@@ -187,10 +188,10 @@ def open_index(path: Path | str, embedder: Embedder | None = None, nprobe: int |
             raise IndexCorruptError(file, "missing")
         if file.stat().st_size != entry["bytes"]:
             raise IndexCorruptError(file, f"{file.stat().st_size:,} bytes, but {entry['bytes']:,} were written")
-    dense = _load_part(live / "dense.faiss", lambda f: faiss_store.load(f, nprobe=nprobe))
+    dense = faiss_store.FaissStore(_load_part(live / "dense.faiss", lambda f: faiss_store.load(f, nprobe=nprobe)))
     emb, want = manifest["embedder"], manifest["dense"]["ntotal"]
-    if dense.d != emb["dim"] or dense.ntotal != want:
-        raise IndexCorruptError(live / "dense.faiss", f"holds {dense.ntotal} vectors of dimension {dense.d}, "
+    if dense.dim != emb["dim"] or dense.count != want:
+        raise IndexCorruptError(live / "dense.faiss", f"holds {dense.count} vectors of dimension {dense.dim}, "
                                                       f"but the manifest says {want} of dimension {emb['dim']}")
     lexical = {}
     for spec_data in manifest["normalizer"]["lexical"]:

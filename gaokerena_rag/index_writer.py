@@ -98,7 +98,7 @@ class IndexWriter:
             live = open_index(self.path)  # checked against its manifest before anything is copied
             live.store.close()
             shutil.copy2(live.path / self.previous["generation"] / "passages.sqlite", self.tmp / "passages.sqlite")
-            self.dense = live.dense
+            self.dense = live.dense.index
         self.store = PassageStore(self.tmp / "passages.sqlite", readonly=False)
         self._next_pid = self.store.max_pid() + 1
         self._pending: list[tuple[int, str]] = []  # (pid, dense text) not yet embedded

@@ -18,15 +18,15 @@ from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import Document as LlamaDocument
 from llama_index.core.schema import NodeRelationship, NodeWithScore, QueryBundle, RelatedNodeInfo, TextNode
 
-from .documents import Document, Passage
-from .retrieval import HybridRetriever, RetrievedPassage
+from .documents import Document, Passage, ScoredPassage
+from .retrieval import HybridRetriever
 
 
-def _metadata(p: Passage | RetrievedPassage) -> dict:
+def _metadata(p: Passage | ScoredPassage) -> dict:
     return {"doc_id": p.doc_id, "passage_id": p.passage_id, "title": p.title, "source": p.source, "url": p.url}
 
 
-def passage_to_node(p: Passage | RetrievedPassage, embedding: list[float] | None = None) -> TextNode:
+def passage_to_node(p: Passage | ScoredPassage, embedding: list[float] | None = None) -> TextNode:
     node = TextNode(id_=p.passage_id, text=p.text, metadata=_metadata(p), embedding=embedding)
     node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=p.doc_id)
     return node
@@ -52,7 +52,7 @@ class GaokerenaRetriever(BaseRetriever):
 
 def export_nodes(retriever: HybridRetriever, batch: int = 1024) -> Iterator[TextNode]:
     """Every passage of the index as a node carrying its stored embedding."""
-    dense = retriever.files.dense
+    dense = retriever.files.dense.index
     if hasattr(dense, "make_direct_map"):
         dense.make_direct_map()
     store = retriever.files.store

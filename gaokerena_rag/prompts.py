@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from .documents import Source
+from .documents import ScoredPassage
 
 SYSTEM_PROMPT = (
     "تو یک دستیار پزشکی فارسی‌زبان هستی که فقط بر پایه‌ی منابع شماره‌دار پاسخ می‌دهد.\n"
@@ -33,22 +33,22 @@ def neutralize(text: str) -> str:
     return _TAG.sub(lambda m: "‹" + m.group(0)[1:-1] + "›", text)
 
 
-def format_sources(sources: Sequence[Source]) -> str:
+def format_sources(sources: Sequence[ScoredPassage]) -> str:
     blocks = []
     for s in sources:
         title = neutralize(s.title).replace('"', "'")
         origin = neutralize(s.source).replace('"', "'")
-        blocks.append(f'<source n="{s.n}" title="{title}" from="{origin}">\n{neutralize(s.passage)}\n</source>')
+        blocks.append(f'<source n="{s.n}" title="{title}" from="{origin}">\n{neutralize(s.text)}\n</source>')
     return "\n\n".join(blocks)
 
 
-def user_message(question: str, sources: Sequence[Source]) -> str:
+def user_message(question: str, sources: Sequence[ScoredPassage]) -> str:
     return (f"منابع:\n\n{format_sources(sources)}\n\n"
             f"پرسش: {question}\n\n"
             "پاسخ را فقط بر پایه‌ی منابع بالا بنویس و پس از هر جمله شماره‌ی منبع را در کروشه بیاور.")
 
 
-def chat_messages(question: str, sources: Sequence[Source],
+def chat_messages(question: str, sources: Sequence[ScoredPassage],
                   history: Sequence[dict] | None = None, system: str = SYSTEM_PROMPT) -> list[dict]:
     """Messages for a chat template: system rules, earlier turns, then sources + question."""
     messages = [{"role": "system", "content": system}]

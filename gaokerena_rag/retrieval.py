@@ -2,7 +2,8 @@
 
 ``HybridRetriever.from_index(path)`` loads an index folder with the embedder its
 manifest names (or checks the one given against it) and answers single or batch
-queries. Each ``RetrievedPassage`` carries its rank and raw score on every signal.
+queries. A question is prepared once (``prepare`` → ``Query``: normalized, tokenized, embedded);
+each result is a ``ScoredPassage`` carrying its rank and raw score on every signal.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import faiss_store
 from .calibration import calibration_for
+from .documents import ScoredPassage
 from .embedders import Embedder, load_embedder
 from .index import IndexFiles, check_compatible, open_index
 from .manifest import EmbedderUnavailableError
-from .normalize import strip_courtesies
+from .query import Query
 
 
 FUSIONS = ("minmax", "zscore", "rrf")
@@ -92,27 +93,6 @@ class RetrievalConfig:
         if self.mode != "hybrid":
             return 1.0
         return float((FALLBACK_WEIGHTS if self.weights is None else self.weights).get(signal, 0.0))
-
-
-@dataclass
-class RetrievedPassage:
-    """One result: the passage, where it came from, and how each signal ranked it."""
-
-    rank: int
-    score: float  # fused score
-    pid: int
-    passage_id: str
-    doc_id: str
-    title: str
-    text: str
-    source: str
-    url: str
-    ranks: dict[str, int] = field(default_factory=dict)  # by signal, from 1
-    scores: dict[str, float] = field(default_factory=dict)  # raw score by signal
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 Hits = tuple[np.ndarray, np.ndarray]  # (scores, pids), best first
@@ -188,38 +168,53 @@ class HybridRetriever:
     def manifest(self) -> dict[str, Any]:
         return self.files.manifest
 
-    def retrieve(self, query: str, k: int | None = None,
-                 query_vector: np.ndarray | None = None) -> list[RetrievedPassage]:
-        vectors = None if query_vector is None else query_vector[None]
-        return self.retrieve_many([query], k, vectors)[0]
+    def prepare(self, question: str, embed: bool = True) -> Query:
+        """``question`` prepared once for every stage: normalized, without courtesies, tokenized by each
+        searched lexical side, and embedded (unless ``embed`` is False or the dense signal is off)."""
+        return self.prepare_many([question], embed)[0]
 
-    def dense_query_text(self, query: str) -> str:
-        """What the embedder sees of a query."""
-        text = strip_courtesies(query) if self.config.strip_courtesies else query
-        return text[: self.config.max_embedded_chars]
+    def prepare_many(self, questions: Sequence[str], embed: bool = True) -> list[Query]:
+        """``prepare`` for many questions, embedded in one batch."""
+        cfg = self.config
+        queries = [Query.make(q, cfg.strip_courtesies, cfg.max_embedded_chars) for q in questions]
+        if embed and cfg.active("dense") > 0 and queries:
+            t0 = time.perf_counter()
+            vectors = self.embedder.embed_queries([q.dense_text for q in queries])
+            self.last_timings = {"embed_s": time.perf_counter() - t0}
+            queries = [replace(q, vector=v, embedder=self.embedder.spec) for q, v in zip(queries, vectors)]
+        return [replace(q, tokens={name: side.tokenizer(q.raw) for name, side in self.files.lexical.items()
+                                   if cfg.active(name) > 0}) for q in queries]
 
-    def retrieve_many(self, queries: Sequence[str], k: int | None = None,
-                      query_vectors: np.ndarray | None = None) -> list[list[RetrievedPassage]]:
-        """Retrieve for many queries at once (queries are embedded in one batch, unless
-        ``query_vectors`` already holds their embeddings of ``dense_query_text``)."""
+    def lexical_vectorizer(self, name: str = "char4"):
+        """``text -> {term: weight}`` in the space of lexical side ``name`` (a TF-IDF side), or None."""
+        return getattr(self.files.lexical.get(name), "vectorize", None)
+
+    def retrieve(self, query: str | Query, k: int | None = None) -> list[ScoredPassage]:
+        return self.retrieve_many([query], k)[0]
+
+    def retrieve_many(self, queries: Sequence[str | Query], k: int | None = None) -> list[list[ScoredPassage]]:
+        """Retrieve for many queries at once (questions not yet prepared are embedded in one batch)."""
         cfg = self.config
         k = k or cfg.k
         depth = max(cfg.candidates, k)
-        queries = [q if isinstance(q, str) else "" for q in queries]
-        signals: dict[str, list[Hits]] = {}
-        timings: dict[str, float] = {}
         t0 = time.perf_counter()
+        self.last_timings = {}
+        raw = [i for i, q in enumerate(queries) if not isinstance(q, Query)]
+        prepared = dict(zip(raw, self.prepare_many([queries[i] for i in raw]))) if raw else {}
+        queries = [prepared.get(i, q) for i, q in enumerate(queries)]
+        timings = dict(self.last_timings)
+        signals: dict[str, list[Hits]] = {}
         if cfg.active("dense") > 0 and queries:
-            vectors = (query_vectors if query_vectors is not None
-                       else self.embedder.embed_queries([self.dense_query_text(q) for q in queries]))
-            timings["embed_s"] = time.perf_counter() - t0
-            scores, pids = faiss_store.search(self.files.dense, vectors, depth)
+            if any(q.vector is None or q.embedder != self.embedder.spec for q in queries):
+                raise ValueError("a query for dense retrieval must be prepared with this retriever's embedder")
+            t1 = time.perf_counter()
+            scores, pids = self.files.dense.search(np.stack([q.vector for q in queries]), depth)
             signals["dense"] = [(s[p >= 0], p[p >= 0]) for s, p in zip(scores, pids)]
-            timings["dense_s"] = time.perf_counter() - t0 - timings["embed_s"]
+            timings["dense_s"] = time.perf_counter() - t1
         for name, side in self.files.lexical.items():
             if cfg.active(name) > 0:
                 t1 = time.perf_counter()
-                signals[name] = side.search_many(queries, depth)
+                signals[name] = [side.search_tokens(q.tokens[name], depth) for q in queries]
                 timings[f"{name}_s"] = time.perf_counter() - t1
         t2 = time.perf_counter()
         results = [self._fuse({n: hits[i] for n, hits in signals.items()}, k) for i in range(len(queries))]
@@ -228,7 +223,7 @@ class HybridRetriever:
         self.last_timings = timings
         return results
 
-    def _fuse(self, hits: dict[str, Hits], k: int) -> list[RetrievedPassage]:
+    def _fuse(self, hits: dict[str, Hits], k: int) -> list[ScoredPassage]:
         cfg = self.config
         ranks = {n: {int(p): i + 1 for i, p in enumerate(pids)} for n, (_s, pids) in hits.items()}
         raw = {n: {int(p): float(s) for s, p in zip(scores, pids)} for n, (scores, pids) in hits.items()}
@@ -245,8 +240,8 @@ class HybridRetriever:
             p = passages.get(pid)
             if p is None:  # the index and the store disagree: never invent a passage
                 continue
-            out.append(RetrievedPassage(
-                rank=len(out) + 1, score=score, pid=pid, passage_id=p.passage_id, doc_id=p.doc_id,
+            out.append(ScoredPassage(
+                n=len(out) + 1, rank=len(out) + 1, score=score, pid=pid, passage_id=p.passage_id, doc_id=p.doc_id,
                 title=p.title, text=p.text, source=p.source, url=p.url,
                 ranks={n: r[pid] for n, r in ranks.items() if pid in r},
                 scores={n: s[pid] for n, s in raw.items() if pid in s}, metadata=p.metadata,

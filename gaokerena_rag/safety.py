@@ -16,9 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from .normalize import normalize, strip_courtesies
+from .normalize import normalize
+from .query import Query
 
 PHYSICIAN_NOTICE = "این پاسخ جای معاینه و نظر پزشک را نمی‌گیرد."
 
@@ -217,15 +216,18 @@ class RedFlagDetector:
         return cls(None if classifier == "default" else RedFlagClassifier.load(classifier), embedder,
                    max_embedded_chars=max_embedded_chars)
 
-    def detect(self, question: str, vector: np.ndarray | None = None) -> RedFlags:
-        """``vector``: the question's query embedding (without courtesies) by ``self.embedder``,
-        when the caller already has it."""
-        text = normalize(question)
+    def detect(self, question: str | Query) -> RedFlags:
+        """Red flags in a question; a prepared ``Query`` lends its embedding when it is the one the
+        classifier reads (same embedder, same text)."""
+        query = question if isinstance(question, Query) else Query.make(question)
+        text = query.normalized
         found = _rule_flags(text)
         if found.emergency or self.classifier is None or not text.strip():
             return found
+        embedded = query.stripped[: self.max_embedded_chars]
+        vector = query.vector_for(self.embedder.spec, embedded)
         if vector is None:
-            vector = self.embedder.embed_queries([strip_courtesies(question)[: self.max_embedded_chars]])[0]
+            vector = self.embedder.embed_queries([embedded])[0]
         score = float(self.classifier.scores(vector[None])[0])
         if score <= self.classifier.threshold:
             return found

@@ -113,10 +113,15 @@ class TfidfSide:
 
     def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (cosine scores, pids); only passages sharing a term are returned."""
-        ids, values = self._weights(Counter(self.tokenizer(query)))
+        return self.search_tokens(self.tokenizer(query), k)
+
+    def search_tokens(self, tokens, k: int) -> tuple[np.ndarray, np.ndarray]:
+        ids, values = self._weights(Counter(tokens))
         if not len(ids) or not self.matrix.shape[0]:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
         return top_positive(np.asarray(self.matrix[:, ids] @ values.astype(np.float32)).ravel(), self.pids, k)
 
-    def search_many(self, queries: Sequence[str], k: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        return [self.search(q, k) for q in queries]
+    def vectorize(self, text: str) -> dict[str, float]:
+        """``text`` as this side weighs it (normalized TF-IDF over its tokens; unseen terms as rare as the
+        rarest), for scoring sentences against a query in the same space."""
+        return tfidf_vector(Counter(self.tokenizer(text)), self.idf_of)

@@ -87,3 +87,10 @@ def hub_offline() -> bool:
     """Whether the user has switched hub downloads off (``HF_HUB_OFFLINE`` or ``HF_DATASETS_OFFLINE``)."""
     return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
                for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
+
+
+def default_index(data: str | None = None, progress: bool = True) -> tuple[Path, BuildReport | None]:
+    """The ``gaokerena.knowledge_bases`` entry point ``default``: the knowledge base's folder, built or
+    refreshed first when needed, and the build's report (None when it was current)."""
+    kb = KnowledgeBase(data=data or MF3QA_LOCAL)
+    return kb.index_path, kb.ensure(progress=progress)

@@ -37,7 +37,7 @@ def test_extractive_answer_quotes_and_cites_its_sources(assistant):
     assert claims and all(c.cited and c.supported for c in claims)
     for c in claims:  # every claim is a sentence of the source it cites, word for word
         body = " ".join(c.sentence.split(" [")[0].split())
-        assert body.rstrip(".") in " ".join(answer.sources[c.cited[0] - 1].passage.split())
+        assert body.rstrip(".") in " ".join(answer.sources[c.cited[0] - 1].text.split())
     assert answer.grounding == 1.0 and answer.removed_citations == 0
     assert all(1 <= n <= len(answer.sources) for n in parse_citations(answer.text))
     assert answer.text.endswith(PHYSICIAN_NOTICE) and answer.emergency is None
@@ -85,14 +85,14 @@ def test_ask_makes_no_network_connection(assistant, monkeypatch):
 
 def test_a_source_with_a_planted_instruction_is_withheld_and_quoted_as_data(tmp_path, embedder, tiny_lm):
     from index_build import build_index
-    from gaokerena_rag.assistant import to_source
+    from gaokerena_rag.query import Query
     from gaokerena_rag.generators.hf import TransformersGenerator
 
     rows = corpus_rows() + [{"id": "planted", "title": "دیابت", "text": PLANTED, "source": "forum", "url": ""}]
     index = build_index([str(write_jsonl(tmp_path / "c.jsonl", rows))], tmp_path / "idx", embedder=embedder,
                         progress=False) and tmp_path / "idx"
     planted = GaokerenaAssistant.from_index(index)
-    sources = [to_source(i, r) for i, r in enumerate(planted.retriever.retrieve(DIABETES_Q, 5), start=1)]
+    sources = planted.retriever.retrieve(DIABETES_Q, 5)
     assert "planted" in [s.doc_id for s in sources]  # the retriever finds it …
     answer = planted.ask(DIABETES_Q)  # … the assistant gives it to no generator and shows no card for it
     assert "planted" not in [s.doc_id for s in answer.sources] + [s.doc_id for s in planted.retrieve(DIABETES_Q)]
@@ -104,12 +104,13 @@ def test_a_source_with_a_planted_instruction_is_withheld_and_quoted_as_data(tmp_
     assert messages[1]["content"].count("</source>") == len(sources)  # the planted tag cannot close a block
     generator = TransformersGenerator(model=str(tiny_lm), device="cpu", max_new_tokens=40)
     clean = [s for s in sources if s.doc_id != "planted"]
-    assert "".join(generator.generate(DIABETES_Q, sources)) == "".join(generator.generate(DIABETES_Q, clean))
+    query = Query.make(DIABETES_Q)
+    assert "".join(generator.generate(query, sources)) == "".join(generator.generate(query, clean))
 
 
 def test_transformers_backend_streams_a_checked_answer(assistant, tiny_lm, tmp_path):
     config = AssistantConfig(generator=GeneratorConfig(
-        backend="transformers", transformers={"model": str(tiny_lm), "device": "cpu", "max_new_tokens": 40}))
+        backend="transformers", options={"model": str(tiny_lm), "device": "cpu", "max_new_tokens": 40}))
     lm = GaokerenaAssistant(assistant.retriever, config=config)
     pieces, answer = stream_all(lm, DIABETES_Q)
     assert answer.model == str(tiny_lm) and TAUGHT.rstrip(".") in answer.text
@@ -136,7 +137,9 @@ def test_transformers_backend_streams_a_checked_answer(assistant, tiny_lm, tmp_p
     with torch.no_grad():  # the adapter is applied: the same input gives other logits
         delta = (adapted.model(ids).logits - lm.generator.model(ids).logits).abs().max().item()
     assert delta > 1e-3
-    assert "".join(adapted.generate(DIABETES_Q, answer.sources))  # and it still writes
+    from gaokerena_rag.query import Query
+
+    assert "".join(adapted.generate(Query.make(DIABETES_Q), answer.sources))  # and it still writes
 
     # a second adapter (CPT then SFT) is trained on the model with the first merged in: both apply, in order
     from peft import PeftModel
@@ -168,7 +171,7 @@ def test_openai_backend_against_transformers_serve(assistant, tiny_lm, tmp_path)
                                   env={**os.environ, "HF_HUB_OFFLINE": "1"})
     try:
         wait_until_serving(f"http://127.0.0.1:{port}/health", server, log, seconds=120)
-        config = AssistantConfig(generator=GeneratorConfig(backend="openai", openai={
+        config = AssistantConfig(generator=GeneratorConfig(backend="openai", options={
             "base_url": f"http://127.0.0.1:{port}/v1", "model": str(tiny_lm), "max_tokens": 40}))
         remote = GaokerenaAssistant(assistant.retriever, config=config)
         pieces, answer = stream_all(remote, DIABETES_Q)
@@ -181,10 +184,10 @@ def test_openai_backend_against_transformers_serve(assistant, tiny_lm, tmp_path)
 
 def test_config_from_yaml_and_bad_settings(tmp_path):
     path = tmp_path / "assistant.yaml"
-    path.write_text("k: 3\nemergency_number: '112'\ngenerator:\n  backend: extractive\n  extractive:\n"
+    path.write_text("retrieval:\n  k: 3\nemergency_number: '112'\ngenerator:\n  backend: extractive\n  options:\n"
                     "    max_sentences: 2\nsupport:\n  lexical: 0.6\n", "utf-8")
     config = AssistantConfig.from_yaml(path)
-    assert config.k == 3 and config.generator.extractive == {"max_sentences": 2} and config.support.lexical == 0.6
+    assert config.retrieval.k == 3 and config.generator.options == {"max_sentences": 2} and config.support.lexical == 0.6
     path.write_text("generator:\n  backend: extractive\n  temprature: 1\n", "utf-8")
     with pytest.raises(ValueError, match=r"assistant.yaml.*generator.*temprature"):
         AssistantConfig.from_yaml(path)

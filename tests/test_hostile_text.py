@@ -19,7 +19,8 @@ from conftest import DIABETES_Q
 from gaokerena_rag import AssistantConfig, GaokerenaAssistant
 from gaokerena_rag.assistant import QuestionTooLongError
 from gaokerena_rag.citations import CITATION, check, cite, drop_invalid, parse_citations
-from gaokerena_rag.documents import Source
+from gaokerena_rag.documents import ScoredPassage
+from gaokerena_rag.query import Query
 from gaokerena_rag.generators.extractive import ExtractiveGenerator
 
 
@@ -120,9 +121,9 @@ def test_a_digit_run_in_brackets_is_text_not_a_citation():
 
 def test_a_passage_s_own_citation_markers_never_become_links_to_other_cards():
     passage = "کم‌خونی فقر آهن باعث خستگی و رنگ‌پریدگی می‌شود [1][2][3]. قرص آهن را با آب پرتقال بخورید [۴]."
-    sources = [Source(n=1, doc_id="a", passage_id="a#0", title="کم‌خونی", source="t", url="", passage=passage,
+    sources = [ScoredPassage(n=1, pid=1, doc_id="a", passage_id="a#0", title="کم‌خونی", source="t", text=passage,
                       score=1.0, scores={"dense": 0.9})]
-    text = "".join(ExtractiveGenerator().generate("کم خونی فقر آهن چه علائمی دارد؟", sources))
+    text = "".join(ExtractiveGenerator().generate(Query.make("کم خونی فقر آهن چه علائمی دارد؟"), sources))
     assert "کم‌خونی فقر آهن باعث خستگی" in text
     assert parse_citations(text) == [1] and "[2]" not in text and "[3]" not in text and "[۴]" not in text
     assert cite("خستگی می‌شود!!!", [1]) == "خستگی می‌شود [1]!!!" and cite("!" * 5, [2]) == " [2]!!!!!"

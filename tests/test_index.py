@@ -89,7 +89,7 @@ def test_incremental_add_change_delete(tmp_path, corpus_file, embedder):
     assert (r2.deleted, r2.passages_embedded, r2.unchanged) == (1, 0, 10)
     retriever = HybridRetriever.from_index(out, embedder=embedder)
     assert "asthma" not in top_docs(retriever, "خس خس سینه دارم و نفسم تنگ میشه", 10)
-    assert retriever.manifest["counts"]["documents"] == 10 and retriever.files.dense.ntotal == 10
+    assert retriever.manifest["counts"]["documents"] == 10 and retriever.files.dense.count == 10
     gens = sorted(p.name for p in out.iterdir() if p.name.startswith("gen-"))
     assert gens == [retriever.manifest["generation"]] and gens[0] != gen0  # old generations removed
 
@@ -177,7 +177,7 @@ def test_ivf_index_builds_updates_and_matches_flat(tmp_path, embedder):
     build_index([str(path)], out, IndexSettings(dense_kind="ivf"), embedder=embedder, progress=False)
     assert json.loads((out / MANIFEST).read_text())["dense"]["kind"] == "ivf"
     ivf = HybridRetriever.from_index(out, embedder=embedder, config=RetrievalConfig(mode="dense", nprobe=1024))
-    assert isinstance(faiss.extract_index_ivf(ivf.files.dense), faiss.IndexIVF)
+    assert isinstance(faiss.extract_index_ivf(ivf.files.dense.index), faiss.IndexIVF)
     flat_out = tmp_path / "flat"
     build_index([str(path)], flat_out, embedder=embedder, progress=False)
     flat = HybridRetriever.from_index(flat_out, embedder=embedder, config=RetrievalConfig(mode="dense"))
@@ -185,7 +185,7 @@ def test_ivf_index_builds_updates_and_matches_flat(tmp_path, embedder):
         assert top_docs(ivf, q, 5) == top_docs(flat, q, 5)
     r = build_index([str(write_jsonl(tmp_path / "less.jsonl", rows[:-1]))], out, IndexSettings(dense_kind="ivf"),
                     embedder=embedder, progress=False)
-    assert r.deleted == 1 and HybridRetriever.from_index(out, embedder=embedder).files.dense.ntotal == len(rows) - 1
+    assert r.deleted == 1 and HybridRetriever.from_index(out, embedder=embedder).files.dense.count == len(rows) - 1
 
 
 def test_one_writer_at_a_time(tmp_path, corpus_file, embedder):

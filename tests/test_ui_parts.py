@@ -11,7 +11,7 @@ import re
 import pytest
 
 from gaokerena_rag.citations import SentenceCheck
-from gaokerena_rag.documents import Source
+from gaokerena_rag.documents import ScoredPassage
 from ui import auth, render
 from ui.storage import FeedbackStore, QuestionLog
 
@@ -19,8 +19,8 @@ from conftest import DIABETES_Q
 
 
 def _source(n, passage, url="https://example.org/x", title="عنوان"):
-    return Source(n=n, doc_id=f"d{n}", passage_id=f"d{n}#0", title=title, source="test", url=url,
-                  passage=passage, score=0.5, scores={"dense": 0.9})
+    return ScoredPassage(n=n, pid=n, doc_id=f"d{n}", passage_id=f"d{n}#0", title=title, source="test", url=url,
+                         text=passage, score=0.5, scores={"dense": 0.9})
 
 
 def test_citations_link_to_cards_and_text_is_escaped():

@@ -63,7 +63,7 @@ def test_answer_streams_and_its_sources_are_the_retrieved_ones(server, assistant
     assert plain == expected.text and banner == ""
     assert [s["doc_id"] for s in sources] == [s.doc_id for s in expected.sources] == \
         [s.doc_id for s in assistant.retrieve(DIABETES_Q, 5)]
-    assert [s["passage"] for s in sources] == [s.passage for s in expected.sources]
+    assert [s["passage"] for s in sources] == [s.text for s in expected.sources]
     for s in sources:  # every source has its card, in order
         assert f'id="q1-src-{s["n"]}" data-n="{s["n"]}" data-doc-id="{s["doc_id"]}"' in panel
     final = _text(chat[-1])

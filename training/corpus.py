@@ -21,8 +21,7 @@ from typing import Sequence
 
 from gaokerena_rag.chunking import split_sentences
 from gaokerena_rag.citations import CONTENT_WORDS, SupportThresholds, cite, lexical_support
-from gaokerena_rag.assistant import to_source
-from gaokerena_rag.documents import Source, consultation_text, split_consultation
+from gaokerena_rag.documents import ScoredPassage, consultation_text, split_consultation
 from gaokerena_rag.normalize import PersianTokenizer
 from gaokerena_rag.prompts import chat_messages
 from index_build import iter_documents, mf3qa_pairs
@@ -124,14 +123,14 @@ def rag_examples(pairs: Sequence[tuple[str, str]], retriever, k: int, own_answer
         results = retriever.retrieve_many([q for q, _a in chunk], k + 1)
         for (question, answer), found in zip(chunk, results):
             others = [r for r in found if (split_consultation(r.text) or ("",))[0].strip() != question.strip()][:k]
-            sources = [to_source(0, r) for r in others]
+            sources = list(others)
             if rng.random() < own_answer_rate:
-                own = Source(n=0, doc_id="own", passage_id="own#0", title=question[:60], source="",
-                             url="", passage=consultation_text(question, answer), score=1.0)
+                own = ScoredPassage(n=0, pid=-1, doc_id="own", passage_id="own#0", title=question[:60],
+                                    text=consultation_text(question, answer), score=1.0)
                 sources = sources[: k - 1]
                 sources.insert(rng.randrange(len(sources) + 1), own)
             sources = [replace(s, n=i) for i, s in enumerate(sources, start=1)]
-            target = cited_answer(answer, [s.passage for s in sources])
+            target = cited_answer(answer, [s.text for s in sources])
             rows.append({"prompt": chat_messages(question, sources),
                          "completion": [{"role": "assistant", "content": target}]})
     return rows

@@ -14,8 +14,8 @@ from pathlib import Path
 MMLU_LOCAL = "../shared/data/mmlu_fa"
 
 
-def add_commands(sub, index_args) -> None:
-    from gaokerena_rag.console import assistant_args
+def add_commands(sub) -> None:
+    from gaokerena_rag.cli_args import assistant_args
     from gaokerena_rag.embedders import DEFAULT_EMBEDDER
     from index_build.presets import MF3QA_LOCAL
 
@@ -48,7 +48,7 @@ def add_commands(sub, index_args) -> None:
     r.set_defaults(func=cmd_retrieval)
 
     a = kinds.add_parser("answers", help="MF3QA dev questions answered over an index without dev answers")
-    assistant_args(a, index_args)
+    assistant_args(a)
     a.add_argument("--limit", type=int, default=200, help="dev questions asked (default %(default)s)")
     a.set_defaults(func=cmd_answers)
 
@@ -111,7 +111,7 @@ def cmd_retrieval(args) -> int:
 
 
 def cmd_answers(args) -> int:
-    from gaokerena_rag.console import open_assistant
+    from gaokerena_rag.cli_args import open_assistant
     from index_build.presets import mf3qa_pairs
 
     from .mf3qa_eval import answer_report

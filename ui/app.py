@@ -23,7 +23,8 @@ import gradio as gr  # noqa: E402
 
 from starlette.middleware import Middleware  # noqa: E402
 
-from gaokerena_rag.assistant import Answer, GaokerenaAssistant, check_question  # noqa: E402
+from gaokerena_rag.answer import Answer  # noqa: E402
+from gaokerena_rag.assistant import GaokerenaAssistant, check_question  # noqa: E402
 from gaokerena_rag.index import read_manifest  # noqa: E402
 
 from . import render  # noqa: E402
@@ -172,7 +173,7 @@ class ClinicianApp:
             gr.Markdown(f"## {s.title}", elem_id="gk-title", rtl=True)
             banner = gr.HTML("", elem_id="gk-banner", label="emergency")
             with gr.Sidebar(label="تنظیمات", open=False, position="left"):
-                k = gr.Slider(1, 10, value=self.assistants[self.default_backend].config.k, step=1,
+                k = gr.Slider(1, 10, value=self.assistants[self.default_backend].k, step=1,
                               label="تعداد منابع")
                 backend = gr.Dropdown(list(self.assistants), value=self.default_backend, label="پاسخ‌دهنده (backend)")
                 show_scores = gr.Checkbox(False, label="نمایش امتیاز بازیابی")

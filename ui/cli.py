@@ -10,11 +10,11 @@ import sys
 from dataclasses import replace
 
 
-def add_commands(sub, index_args) -> None:
-    from gaokerena_rag.console import assistant_args
+def add_commands(sub) -> None:
+    from gaokerena_rag.cli_args import assistant_args
 
     p = sub.add_parser("ui", help="the Gradio page for clinicians (127.0.0.1, private by default)")
-    assistant_args(p, index_args)
+    assistant_args(p)
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1; 0.0.0.0 exposes the page to the network)")
     p.add_argument("--port", type=int, help="port (default: Gradio's 7860, or GRADIO_SERVER_PORT)")
@@ -31,7 +31,7 @@ def add_commands(sub, index_args) -> None:
 
 def open_app(args):
     from gaokerena_rag.assistant import GaokerenaAssistant
-    from gaokerena_rag.console import open_assistant
+    from gaokerena_rag.cli_args import open_assistant
     from gaokerena_rag.generators import GeneratorConfig
 
     from .app import ClinicianApp, UISettings

@@ -13,10 +13,10 @@ import re
 from collections import defaultdict
 from typing import Iterable, Sequence
 
-from gaokerena_rag.assistant import Answer
+from gaokerena_rag.answer import Answer
 from gaokerena_rag.chunking import split_sentences
 from gaokerena_rag.citations import CITATION, CONTENT_WORDS, SentenceCheck, parse_citations
-from gaokerena_rag.documents import Source
+from gaokerena_rag.documents import ScoredPassage
 
 HIGHLIGHT_MIN = 0.5  # F1 of the two word-overlap shares between an answer sentence and a passage sentence
 _LATIN_RUN = re.compile(r"[A-Za-z][A-Za-z0-9 .,+/()%-]*[A-Za-z0-9)%]")
@@ -61,11 +61,7 @@ def link_citations(text: str, n_sources: int, anchor_prefix: str = "src") -> str
 def answer_html(answer: Answer, anchor_prefix: str = "src") -> str:
     """The final answer as the chat shows it: notices styled, citations linked to their cards."""
     parts = []
-    body = answer.text
-    if answer.emergency and body.startswith(answer.emergency):
-        body = body[len(answer.emergency):].lstrip()
-    if body.endswith(answer.notice):
-        body = body[: -len(answer.notice)].rstrip()
+    body = answer.body
     if answer.emergency:
         parts.append(f'<div class="gk-emergency-inline" role="alert">{esc(answer.emergency)}</div>')
     css = "gk-abstain" if answer.abstained else "gk-answer"
@@ -74,7 +70,7 @@ def answer_html(answer: Answer, anchor_prefix: str = "src") -> str:
     return "".join(parts)
 
 
-def highlights(checks: Iterable[SentenceCheck], sources: Sequence[Source]) -> dict[int, set[int]]:
+def highlights(checks: Iterable[SentenceCheck], sources: Sequence[ScoredPassage]) -> dict[int, set[int]]:
     """For each source number, the indexes of its passage sentences that cited answer sentences say.
 
     A passage sentence is marked when the F1 of the two word-overlap shares (as
@@ -82,7 +78,7 @@ def highlights(checks: Iterable[SentenceCheck], sources: Sequence[Source]) -> di
     and at least ``HIGHLIGHT_MIN``.
     """
     words = CONTENT_WORDS
-    by_n = {s.n: [set(words(x)) for x in split_sentences(s.passage)] for s in sources}
+    by_n = {s.n: [set(words(x)) for x in split_sentences(s.text)] for s in sources}
     marked: dict[int, set[int]] = defaultdict(set)
     for check in checks:
         claim = set(words(CITATION.sub(" ", check.sentence)))
@@ -108,12 +104,12 @@ def _passage_html(passage: str, marked: set[int]) -> str:
     return "".join(out).replace("\n", "<br>")
 
 
-def _scores_html(source: Source) -> str:
+def _scores_html(source: ScoredPassage) -> str:
     raw = " · ".join(f"{esc(k)} {v:.3f}" for k, v in sorted(source.scores.items()))
     return f'<div class="gk-scores" dir="ltr">score {source.score:.3f}{" · " + raw if raw else ""}</div>'
 
 
-def sources_html(sources: Sequence[Source], checks: Iterable[SentenceCheck] = (), *,
+def sources_html(sources: Sequence[ScoredPassage], checks: Iterable[SentenceCheck] = (), *,
                  show_scores: bool = False, anchor_prefix: str = "src") -> str:
     """Numbered source cards: title, source, link, passage with the cited sentences marked."""
     if not sources:
@@ -131,7 +127,7 @@ def sources_html(sources: Sequence[Source], checks: Iterable[SentenceCheck] = ()
             f'data-passage-id="{esc(s.passage_id)}">'
             f'<header><span class="gk-num">{s.n}</span> <span class="gk-title">{text_html(s.title or s.doc_id)}'
             f'</span></header><div class="gk-meta">{meta}</div>{link}'
-            f'<div class="gk-passage">{_passage_html(s.passage, marked.get(s.n, set()))}</div>'
+            f'<div class="gk-passage">{_passage_html(s.text, marked.get(s.n, set()))}</div>'
             f'{_scores_html(s) if show_scores else ""}</article>')
     return f'<div class="gk-sources" dir="rtl">{"".join(cards)}</div>'
 
@@ -153,7 +149,7 @@ def index_markdown(manifest: dict) -> str:
     ])
 
 
-def sources_json(sources: Sequence[Source]) -> list[dict]:
+def sources_json(sources: Sequence[ScoredPassage]) -> list[dict]:
     """The sources as the API returns them (what a card shows, plus the scores)."""
     return [{"n": s.n, "doc_id": s.doc_id, "passage_id": s.passage_id, "title": s.title, "source": s.source,
-             "url": s.url, "passage": s.passage, "score": s.score, "scores": dict(s.scores)} for s in sources]
+             "url": s.url, "passage": s.text, "score": s.score, "scores": dict(s.scores)} for s in sources]

@@ -1,40 +1,46 @@
-"""Answer generators behind one small protocol: ``extractive`` (default, CPU, no weights),
-``transformers`` (any causal LM, optional LoRA adapters), ``openai`` (any OpenAI-compatible endpoint).
+"""Answer generators behind one small protocol, registered by name: ``extractive`` (default,
+CPU, no weights), ``transformers`` (any causal LM, optional LoRA adapters), ``openai`` (any
+OpenAI-compatible endpoint).
 
-Heavy imports happen inside ``load_generator`` for the backend asked for.
+A generator is one module with a ``build(options, retriever)`` factory, plus one line in
+``GENERATORS`` (or ``register_generator`` from outside the package). Heavy imports happen
+only when the backend asked for is built.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import importlib
+from typing import TYPE_CHECKING, Any, Callable
 
 from .base import Generator, GeneratorConfig
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..tfidf_store import TfidfSide
+    from ..retrieval import HybridRetriever
+
+Factory = Callable[[dict[str, Any], "HybridRetriever | None"], Generator]
+
+# name -> "module:factory" inside this package (imported when built), or a factory registered at run time
+GENERATORS: dict[str, str | Factory] = {
+    "extractive": "extractive:build",
+    "transformers": "hf:build",
+    "openai": "openai_compat:build",
+}
 
 
-def load_generator(config: GeneratorConfig, lexical: TfidfSide | None = None) -> Generator:
-    """Build the generator a config names; nothing falls back to another backend silently.
-
-    ``lexical``: the index's TF-IDF side (character 4-grams), whose tokenizer and IDF the
-    extractive generator scores sentences with.
-    """
-    if config.backend == "extractive":
-        from .extractive import ExtractiveGenerator
-
-        if lexical is not None:
-            return ExtractiveGenerator(idf=lexical.idf_of, tokenizer=lexical.tokenizer, **config.extractive)
-        return ExtractiveGenerator(**config.extractive)
-    if config.backend == "transformers":
-        from .hf import TransformersGenerator
-
-        return TransformersGenerator(**config.transformers)
-    if config.backend == "openai":
-        from .openai_compat import OpenAIGenerator
-
-        return OpenAIGenerator(**config.openai)
-    raise ValueError(f"unknown generator backend {config.backend!r}; expected extractive, transformers or openai")
+def register_generator(name: str, factory: Factory) -> None:
+    """Make ``GeneratorConfig(backend=name)`` build ``factory(options, retriever)``."""
+    GENERATORS[name] = factory
 
 
-__all__ = ["Generator", "GeneratorConfig", "load_generator"]
+def load_generator(config: GeneratorConfig, retriever: HybridRetriever | None = None) -> Generator:
+    """Build the generator a config names; nothing falls back to another backend silently."""
+    factory = GENERATORS.get(config.backend)
+    if factory is None:
+        raise ValueError(f"unknown generator backend {config.backend!r}; expected one of {', '.join(GENERATORS)}")
+    if isinstance(factory, str):
+        module, _, attr = factory.partition(":")
+        factory = getattr(importlib.import_module(f".{module}", __name__), attr)
+    return factory(dict(config.options), retriever)
+
+
+__all__ = ["GENERATORS", "Generator", "GeneratorConfig", "load_generator", "register_generator"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Protocol, Sequence, runtime_checkable
 
-from ..documents import Source
+from ..documents import ScoredPassage
+from ..query import Query
 
 
 @runtime_checkable
@@ -13,16 +14,17 @@ class Generator(Protocol):
     """Writes an answer from numbered sources, as a stream of text pieces."""
 
     name: str  # the model (or method) that wrote the answer, reported in every Answer
+    # fixed phrases it writes that are not claims («بر پایه‌ی منابع یافت‌شده:»): never checked against sources
+    framing: tuple[str, ...]
 
-    def generate(self, question: str, sources: Sequence[Source],
+    def generate(self, query: Query, sources: Sequence[ScoredPassage],
                  history: Sequence[dict] | None = None) -> Iterator[str]: ...
 
 
 @dataclass
 class GeneratorConfig:
-    """Which backend writes answers, and its options (passed to its constructor)."""
+    """Which registered generator writes answers (``generators.GENERATORS``), and its options
+    (passed to its constructor)."""
 
     backend: str = "extractive"
-    extractive: dict[str, Any] = field(default_factory=dict)
-    transformers: dict[str, Any] = field(default_factory=dict)
-    openai: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)

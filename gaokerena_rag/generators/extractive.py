@@ -23,9 +23,10 @@ from typing import Callable, Iterator, Sequence
 
 from ..chunking import split_sentences
 from ..citations import CONTENT_WORDS, cite, strip_markers
-from ..documents import Source
-from ..normalize import PersianTokenizer, strip_courtesies
+from ..documents import ScoredPassage
 from ..injection import looks_like_instruction
+from ..normalize import PersianTokenizer, strip_courtesies
+from ..query import Query
 from ..tfidf_store import cosine, tfidf_vector
 
 FRAMING = "بر پایه‌ی منابع یافت‌شده:"
@@ -46,24 +47,26 @@ class ExtractiveGenerator:
     """Composes an answer from source sentences; CPU only, no model weights."""
 
     name = "extractive"
+    framing = (FRAMING,)
 
     def __init__(self, max_sentences: int = 4, max_words: int = 120, min_words: int = 4, mmr_lambda: float = 0.7,
                  rank_prior: float = 0.3, dense_weight: float = 1.0, max_sources: int = 5,
-                 idf: Callable[[str], float] | None = None, tokenizer: PersianTokenizer = PersianTokenizer(ngram=4)):
+                 vectorize: Callable[[str], dict[str, float]] | None = None):
         """``rank_prior`` and ``dense_weight`` were chosen on MF3QA dev questions 1–400 (the
-        calibration half of ``benchmarks/mf3qa_answers.py``)."""
+        calibration half of ``benchmarks/mf3qa_answers.py``). ``vectorize``: text to normalized
+        TF-IDF over character 4-grams, in the index's space (``HybridRetriever.lexical_vectorizer``);
+        without it, 4-grams with equal weights."""
         self.max_sentences = max_sentences
         self.max_words = max_words
         self.min_words = min_words
         self.mmr_lambda = mmr_lambda
         self.rank_prior = rank_prior
         self.max_sources = max_sources
-        self.idf = idf or (lambda _t: 1.0)
-        self.tokenizer = tokenizer  # the index's lexical side that ``idf`` belongs to
+        self.vectorize = vectorize or _plain_char4
         self.dense_weight = dense_weight
 
-    def candidates(self, question: str, sources: Sequence[Source]) -> list[Candidate]:
-        q = tfidf_vector(Counter(self.tokenizer(strip_courtesies(question))), self.idf)
+    def candidates(self, query: Query, sources: Sequence[ScoredPassage]) -> list[Candidate]:
+        q = self.vectorize(query.stripped)
         out = []
         sources = sources[: self.max_sources]
         best_dense = max((s.scores.get("dense", 0.0) for s in sources), default=0.0)
@@ -77,7 +80,7 @@ class ExtractiveGenerator:
                     continue  # questions back to the patient and sign-offs are not answers
                 if looks_like_instruction(text):
                     continue  # text addressed to an assistant is data, never part of an answer
-                cand = Candidate(src.n, i, text, tfidf_vector(Counter(self.tokenizer(text)), self.idf))
+                cand = Candidate(src.n, i, text, self.vectorize(text))
                 cand.score = cosine(q, cand.vector) + prior
                 out.append(cand)
         return out
@@ -102,9 +105,9 @@ class ExtractiveGenerator:
             words += n_words
         return chosen
 
-    def generate(self, question: str, sources: Sequence[Source],
+    def generate(self, query: Query, sources: Sequence[ScoredPassage],
                  history: Sequence[dict] | None = None) -> Iterator[str]:
-        chosen = self.select(self.candidates(question, sources))
+        chosen = self.select(self.candidates(query, sources))
         if not chosen:
             return
         # read in source order, then in the order each source wrote them
@@ -112,3 +115,16 @@ class ExtractiveGenerator:
         yield FRAMING + "\n"
         for cand in chosen:
             yield cite(cand.text, [cand.n]) + "\n"
+
+
+_CHAR4 = PersianTokenizer(ngram=4)
+
+
+def _plain_char4(text: str) -> dict[str, float]:
+    return tfidf_vector(Counter(_CHAR4(text)), lambda _t: 1.0)
+
+
+def build(options: dict, retriever=None) -> ExtractiveGenerator:
+    """The registered factory: sentences scored in the retriever's character-4-gram TF-IDF space."""
+    vectorize = retriever.lexical_vectorizer("char4") if retriever is not None else None
+    return ExtractiveGenerator(**({"vectorize": vectorize} if vectorize else {}), **options)

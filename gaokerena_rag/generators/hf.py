@@ -11,8 +11,9 @@ from __future__ import annotations
 from threading import Thread
 from typing import Iterator, Sequence
 
-from ..documents import Source
+from ..documents import ScoredPassage
 from ..prompts import SYSTEM_PROMPT, chat_messages
+from ..query import Query
 
 
 def load_causal_lm(model: str, adapters: Sequence[str] = (), dtype: str = "auto", trust_remote_code: bool = False):
@@ -35,6 +36,8 @@ def load_causal_lm(model: str, adapters: Sequence[str] = (), dtype: str = "auto"
 
 
 class TransformersGenerator:
+    framing: tuple[str, ...] = ()  # everything it writes is a claim, checked
+
     def __init__(self, model: str = "gaokerena/gaokerena-v1", adapters: Sequence[str] = (), dtype: str = "auto",
                  device: str | None = None, max_new_tokens: int = 512, temperature: float = 0.0,
                  trust_remote_code: bool = False, system_prompt: str = SYSTEM_PROMPT):
@@ -50,11 +53,11 @@ class TransformersGenerator:
         self.temperature = temperature
         self.system_prompt = system_prompt
 
-    def generate(self, question: str, sources: Sequence[Source],
+    def generate(self, query: Query, sources: Sequence[ScoredPassage],
                  history: Sequence[dict] | None = None) -> Iterator[str]:
         from transformers import TextIteratorStreamer
 
-        messages = chat_messages(question, sources, history, self.system_prompt)
+        messages = chat_messages(query.raw, sources, history, self.system_prompt)
         inputs = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
                                                     return_dict=True).to(self.device)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
@@ -70,3 +73,8 @@ class TransformersGenerator:
             yield from streamer
         finally:
             thread.join()
+
+
+def build(options: dict, retriever=None) -> TransformersGenerator:
+    """The registered factory."""
+    return TransformersGenerator(**options)

@@ -7,11 +7,14 @@ from __future__ import annotations
 import os
 from typing import Iterator, Sequence
 
-from ..documents import Source
+from ..documents import ScoredPassage
 from ..prompts import SYSTEM_PROMPT, chat_messages
+from ..query import Query
 
 
 class OpenAIGenerator:
+    framing: tuple[str, ...] = ()  # everything it writes is a claim, checked
+
     def __init__(self, base_url: str = "http://127.0.0.1:8000/v1", model: str = "gaokerena/gaokerena-v1",
                  api_key: str | None = None, temperature: float = 0.0, max_tokens: int = 512,
                  timeout: float = 120.0, system_prompt: str = SYSTEM_PROMPT):
@@ -28,11 +31,16 @@ class OpenAIGenerator:
         self.max_tokens = max_tokens
         self.system_prompt = system_prompt
 
-    def generate(self, question: str, sources: Sequence[Source],
+    def generate(self, query: Query, sources: Sequence[ScoredPassage],
                  history: Sequence[dict] | None = None) -> Iterator[str]:
         stream = self.client.chat.completions.create(
-            model=self.model, messages=chat_messages(question, sources, history, self.system_prompt),
+            model=self.model, messages=chat_messages(query.raw, sources, history, self.system_prompt),
             stream=True, temperature=self.temperature, max_tokens=self.max_tokens)
         for chunk in stream:
             if chunk.choices and chunk.choices[0].delta and chunk.choices[0].delta.content:
                 yield chunk.choices[0].delta.content
+
+
+def build(options: dict, retriever=None) -> OpenAIGenerator:
+    """The registered factory."""
+    return OpenAIGenerator(**options)

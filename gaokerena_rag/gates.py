@@ -1,0 +1,100 @@
+"""Gates: the stage between retrieval and writing, which keeps, drops or reorders sources, or abstains.
+
+A gate is a small object with a ``name`` and ``screen(query, sources) -> Screen``: the
+sources it keeps (in order), the ones it withholds (with why), and an abstention reason
+when nothing fit to answer from is left. The assistant runs the gates its config names
+(``AssistantConfig.gates``) in order and stops at the first abstention. A reranker is a
+gate that reorders. A new gate is one class plus a line in ``GATES`` (or ``register_gate``).
+
+Built in:
+* ``instructions``: withholds sources that speak to the assistant (a planted instruction),
+  then keeps the first ``k`` (retrieval asks for ``k + spare_sources``).
+* ``evidence``: abstains when the best source's raw score on the calibrated signal is below
+  the calibrated threshold (``AssistantConfig.min_evidence``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Protocol, Sequence
+
+from .documents import ScoredPassage
+from .injection import planted_instruction
+from .query import Query
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .config import AssistantConfig
+
+
+@dataclass
+class Screen:
+    """What a gate decided."""
+
+    sources: list[ScoredPassage]
+    withheld: list[dict[str, str]] = field(default_factory=list)  # {doc_id, passage_id, gate, found}
+    abstain: str | None = None  # why nothing is answered, when so
+
+
+class Gate(Protocol):
+    name: str
+
+    def screen(self, query: Query, sources: Sequence[ScoredPassage]) -> Screen: ...
+
+
+def evidence(sources: Sequence[ScoredPassage], signal: str) -> float:
+    """The best raw score on ``signal`` among ``sources`` (what abstention compares)."""
+    return max((s.scores.get(signal, 0.0) for s in sources), default=0.0)
+
+
+class InstructionGate:
+    """Sources that give the assistant orders are data nobody should act on: withheld."""
+
+    name = "instructions"
+
+    def __init__(self, k: int):
+        self.k = k
+
+    def screen(self, query: Query, sources: Sequence[ScoredPassage]) -> Screen:
+        kept, withheld = [], []
+        for s in sources:
+            found = planted_instruction(f"{s.title}\n{s.text}")
+            if found:
+                withheld.append({"doc_id": s.doc_id, "passage_id": s.passage_id, "gate": self.name, "found": found})
+            elif len(kept) < self.k:
+                kept.append(s)
+        return Screen(kept, withheld)
+
+
+class EvidenceGate:
+    """Abstains when no source scores ``min_evidence`` on ``signal`` (the question is off the sources)."""
+
+    name = "evidence"
+
+    def __init__(self, signal: str, min_evidence: float):
+        self.signal, self.min_evidence = signal, min_evidence
+
+    def screen(self, query: Query, sources: Sequence[ScoredPassage]) -> Screen:
+        best = evidence(sources, self.signal)
+        if best < self.min_evidence:
+            return Screen(list(sources), abstain=f"best {self.signal} score {best:.3f} < {self.min_evidence}")
+        return Screen(list(sources))
+
+
+GateFactory = Callable[["AssistantConfig"], Gate]
+
+GATES: dict[str, GateFactory] = {
+    "instructions": lambda config: InstructionGate(config.retrieval.k),
+    "evidence": lambda config: EvidenceGate(config.evidence_signal, config.min_evidence),
+}
+
+
+def register_gate(name: str, factory: GateFactory) -> None:
+    """Make ``name`` usable in ``AssistantConfig.gates``: ``factory(config)`` builds the gate."""
+    GATES[name] = factory
+
+
+def build_gates(names: Sequence[str], config: AssistantConfig) -> list[Gate]:
+    unknown = [n for n in names if n not in GATES]
+    if unknown:
+        raise ValueError(f"unknown gate(s) {', '.join(map(repr, unknown))}; expected some of {', '.join(GATES)}")
+    return [GATES[n](config) for n in names]

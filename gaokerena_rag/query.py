@@ -1,0 +1,38 @@
+"""``Query``: a question prepared once, read by every stage of an answer.
+
+The retriever makes it (``HybridRetriever.prepare``): the raw question, its normalized
+form (what phrase rules match), the question without greetings and thanks (what the
+embedder and sentence scoring read), the text the embedder saw, its one embedding, and
+the tokens of each lexical side. No stage prepares a question again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .normalize import normalize, strip_courtesies
+
+
+@dataclass(frozen=True)
+class Query:
+    raw: str
+    normalized: str
+    stripped: str  # courtesies removed («سلام دکتر»، «ممنون»)
+    dense_text: str  # what the embedder read (stripped or raw, capped)
+    vector: np.ndarray | None = None  # the embedding of ``dense_text``, by ``embedder``
+    embedder: str | None = None  # the spec of the embedder that made ``vector``
+    tokens: dict[str, list[str]] = field(default_factory=dict)  # by lexical side: "words", "char4"
+
+    @classmethod
+    def make(cls, raw: str, strip: bool = True, max_embedded_chars: int | None = None) -> "Query":
+        """The text forms of ``raw`` (no embedding, no tokens): the one place a question's rules live."""
+        raw = raw if isinstance(raw, str) else ""
+        stripped = strip_courtesies(raw)
+        return cls(raw=raw, normalized=normalize(raw), stripped=stripped,
+                   dense_text=(stripped if strip else raw)[:max_embedded_chars])
+
+    def vector_for(self, spec: str, text: str) -> np.ndarray | None:
+        """This query's embedding if it is the one ``spec`` would make of ``text``, else None."""
+        return self.vector if self.vector is not None and spec == self.embedder and text == self.dense_text else None
