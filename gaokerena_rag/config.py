@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .applicability_gate import ApplicabilitySettings
 from .citations import SupportThresholds
 from .generators.base import GeneratorConfig
 from .retrieval import RetrievalConfig
@@ -28,7 +29,8 @@ class AssistantConfig:
     retrieval: RetrievalConfig = field(default_factory=lambda: RetrievalConfig(k=5))
     spare_sources: int = 3  # retrieved beyond k, to fill in for sources a gate withholds
     # the gates between retrieval and writing, in order (``gates.GATES``)
-    gates: tuple[str, ...] = ("instructions", "evidence")
+    gates: tuple[str, ...] = ("instructions", "evidence", "vocabulary", "applicability")
+    applicability: ApplicabilitySettings = field(default_factory=ApplicabilitySettings)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     # None (the default): the values calibrated for the index's embedder (``calibration.py``,
     # measured by benchmarks/mf3qa_answers.py on MF3QA dev halves), or ``FALLBACK`` for an
@@ -38,8 +40,12 @@ class AssistantConfig:
     # char-4-gram TF-IDF cosine) is below ``min_evidence``
     evidence_signal: str | None = None
     min_evidence: float | None = None
+    # the vocabulary gate: least share of the question's words the corpus uses (None: calibrated, else 0)
+    min_known_words: float | None = None
     # the semantic red-flag classifier (JSON); "default" = the shipped one, None = phrase rules only
     red_flag_classifier: str | None = "default"
+    # what to do while help comes, by red-flag category ("default": the shipped, reviewed file; or a path)
+    emergency_guidance: str = "default"
     emergency_number: str = "115"
     suicide_helpline: str = "1480"
     embedder_threads: int | None = None

@@ -87,22 +87,31 @@ def _retrieve_batch(retriever, args) -> int:
 
 
 def render_sources(answer: Answer, width: int = 300) -> str:
+    """The sources as a terminal shows them: a consultation as one (the patient's question, the doctor's
+    reply, the site), never as if written for this user."""
     lines = ["منابع:"]
     for s in answer.sources:
-        where = "; ".join(x for x in (s.source, f"doc {s.doc_id}", s.url) if x)
-        passage = " ".join(s.text.split())
-        lines.append(f"[{s.n}] {s.title or s.doc_id}  ({where})")
-        lines.append(f"    {passage[:width]}{'…' if len(passage) > width else ''}")
+        parts = s.consultation
+        where = "; ".join(x for x in (s.source, s.url) if x) or s.doc_id
+        if parts:
+            lines.append(f"[{s.n}] مشاوره‌ی پیشین ({where})")
+            lines.append(f"    پرسش بیمار: {_clip(parts[0], width // 2)}")
+            lines.append(f"    پاسخ پزشک: {_clip(parts[1], width)}")
+        else:
+            lines.append(f"[{s.n}] {s.title or s.doc_id}  ({where})")
+            lines.append(f"    {_clip(s.text, width)}")
     return "\n".join(lines)
 
 
+def _clip(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text[:width] + ("…" if len(text) > width else "")
+
+
 def render_footer(answer: Answer) -> str:
-    withheld = (f"; {len(answer.withheld)} retrieved source(s) withheld: they hold an instruction to the assistant"
-                if answer.withheld else "")
-    if answer.abstained:
-        return f"(abstained: {answer.abstain_reason}; {answer.timings.get('total_s', 0):.2f} s{withheld})"
-    return (f"(grounding {answer.grounding:.2f}; {answer.model}; "
-            f"{answer.timings.get('total_s', 0):.2f} s{withheld})")
+    withheld = (f"; {len(answer.withheld)} retrieved source(s) left out by the gates" if answer.withheld else "")
+    why = f"; abstained: {answer.abstain_reason}" if answer.abstained else ""
+    return f"({answer.summary} — {answer.model}; {answer.timings.get('total_s', 0):.2f} s{why}{withheld})"
 
 
 def _answer(assistant: GaokerenaAssistant, question: str, stream: bool, history=None) -> Answer:

@@ -109,6 +109,8 @@ class ScoredPassage:
     scores: dict[str, float] = field(default_factory=dict)
     ranks: dict[str, int] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
+    # how it relates to the user's question, when a gate judged it (``applicability.Applies.to_dict``)
+    applies: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -11,6 +11,8 @@ Built in:
   then keeps the first ``k`` (retrieval asks for ``k + spare_sources``).
 * ``evidence``: abstains when the best source's raw score on the calibrated signal is below
   the calibrated threshold (``AssistantConfig.min_evidence``).
+* ``vocabulary``: abstains when the question's words are mostly words the sources do not use.
+* ``applicability``: keeps the consultations that apply to the user (``applicability_gate.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from .query import Query
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import AssistantConfig
+    from .retrieval import HybridRetriever
 
 
 @dataclass
@@ -32,7 +35,8 @@ class Screen:
 
     sources: list[ScoredPassage]
     withheld: list[dict[str, str]] = field(default_factory=list)  # {doc_id, passage_id, gate, found}
-    abstain: str | None = None  # why nothing is answered, when so
+    abstain: str | None = None  # why nothing is answered, when so (for logs)
+    say: list[str] = field(default_factory=list)  # what the user is told plainly (Persian), e.g. a term no source has
 
 
 class Gate(Protocol):
@@ -66,7 +70,8 @@ class InstructionGate:
 
 
 class EvidenceGate:
-    """Abstains when no source scores ``min_evidence`` on ``signal`` (the question is off the sources)."""
+    """Abstains when no source scores ``min_evidence`` on ``signal`` (the question is off the sources),
+    unless the question names a medicine (brand names are words the embedder may not know)."""
 
     name = "evidence"
 
@@ -75,26 +80,62 @@ class EvidenceGate:
 
     def screen(self, query: Query, sources: Sequence[ScoredPassage]) -> Screen:
         best = evidence(sources, self.signal)
-        if best < self.min_evidence:
+        if best < self.min_evidence and not query.drugs:  # a question naming a medicine is medical
             return Screen(list(sources), abstain=f"best {self.signal} score {best:.3f} < {self.min_evidence}")
         return Screen(list(sources))
 
 
-GateFactory = Callable[["AssistantConfig"], Gate]
+class VocabularyGate:
+    """Abstains when too few of the question's words are words the sources use: the share of its
+    word tokens found in at least ``known_df`` passages is below ``min_share`` (a question about kebab
+    shops or car tyres uses words a medical corpus rarely has), unless it names a medicine."""
+
+    name = "vocabulary"
+
+    def __init__(self, words, min_share: float, known_df: int = 100):
+        self.words, self.min_share, self.known_df = words, min_share, known_df
+
+    def share(self, query: Query) -> float:
+        tokens = self.words.tokenizer(query.stripped)
+        return sum(self.words.document_frequency(t) >= self.known_df for t in tokens) / len(tokens) if tokens else 0.0
+
+    def screen(self, query: Query, sources: Sequence[ScoredPassage]) -> Screen:
+        share = self.share(query)
+        if share < self.min_share and not query.drugs:
+            return Screen(list(sources), abstain=f"known words {share:.2f} < {self.min_share}")
+        return Screen(list(sources))
+
+
+def _vocabulary(config: AssistantConfig, retriever: HybridRetriever) -> Gate:
+    calibrated = (retriever.calibration.abstention or {}) if retriever.calibration else {}
+    share = config.min_known_words if config.min_known_words is not None else calibrated.get("min_known_words", 0.0)
+    return VocabularyGate(retriever.files.lexical["words"], float(share), int(calibrated.get("known_df", 100)))
+
+
+GateFactory = Callable[["AssistantConfig", "HybridRetriever"], Gate]
+
+
+def _applicability(config: AssistantConfig, retriever: HybridRetriever) -> Gate:
+    from .applicability_gate import ApplicabilityGate
+
+    return ApplicabilityGate.for_retriever(retriever, config.applicability)
+
 
 GATES: dict[str, GateFactory] = {
-    "instructions": lambda config: InstructionGate(config.retrieval.k),
-    "evidence": lambda config: EvidenceGate(config.evidence_signal, config.min_evidence),
+    "instructions": lambda config, retriever: InstructionGate(config.retrieval.k),
+    "evidence": lambda config, retriever: EvidenceGate(config.evidence_signal, config.min_evidence),
+    "vocabulary": _vocabulary,
+    "applicability": _applicability,
 }
 
 
 def register_gate(name: str, factory: GateFactory) -> None:
-    """Make ``name`` usable in ``AssistantConfig.gates``: ``factory(config)`` builds the gate."""
+    """Make ``name`` usable in ``AssistantConfig.gates``: ``factory(config, retriever)`` builds the gate."""
     GATES[name] = factory
 
 
-def build_gates(names: Sequence[str], config: AssistantConfig) -> list[Gate]:
+def build_gates(names: Sequence[str], config: AssistantConfig, retriever: HybridRetriever) -> list[Gate]:
     unknown = [n for n in names if n not in GATES]
     if unknown:
         raise ValueError(f"unknown gate(s) {', '.join(map(repr, unknown))}; expected some of {', '.join(GATES)}")
-    return [GATES[n](config) for n in names]
+    return [GATES[n](config, retriever) for n in names]

@@ -3,7 +3,8 @@
 The retriever makes it (``HybridRetriever.prepare``): the raw question, its normalized
 form (what phrase rules match), the question without greetings and thanks (what the
 embedder and sentence scoring read), the text the embedder saw, its one embedding, and
-the tokens of each lexical side. No stage prepares a question again.
+the tokens of each lexical side (with the other names of any medicine it names, so sources
+spelling it another way are found), and those medicines. No stage prepares a question again.
 """
 
 from __future__ import annotations
@@ -24,6 +25,13 @@ class Query:
     vector: np.ndarray | None = None  # the embedding of ``dense_text``, by ``embedder``
     embedder: str | None = None  # the spec of the embedder that made ``vector``
     tokens: dict[str, list[str]] = field(default_factory=dict)  # by lexical side: "words", "char4"
+    drugs: dict[str, str] = field(default_factory=dict)  # medicines it names: generic -> the name used
+    expansion: tuple[str, ...] = ()  # their other names (added to what lexical matching reads)
+
+    @property
+    def lexical_text(self) -> str:
+        """The question without courtesies, with the other names of the medicines it names."""
+        return " ".join([self.stripped, *self.expansion])
 
     @classmethod
     def make(cls, raw: str, strip: bool = True, max_embedded_chars: int | None = None) -> "Query":

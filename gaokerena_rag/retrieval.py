@@ -17,6 +17,7 @@ import numpy as np
 
 from .calibration import calibration_for
 from .documents import ScoredPassage
+from .drugs import DrugLexicon
 from .embedders import Embedder, load_embedder
 from .index import IndexFiles, check_compatible, open_index
 from .manifest import EmbedderUnavailableError
@@ -75,6 +76,9 @@ class RetrievalConfig:
     # loading an index never reaches the network unless this allows the embedder it names to be
     # downloaded from the hub (a local folder or the hub cache is always used)
     allow_download: bool = False
+    # the drug lexicon ("default": the shipped one, a path, or None): medicines a question names
+    # are found under any name, and their other names added to the lexical query
+    drug_lexicon: str | None = "default"
 
     def __post_init__(self) -> None:
         if self.mode not in ("hybrid", "dense", "bm25"):
@@ -137,6 +141,8 @@ class HybridRetriever:
         self.embedder = embedder
         self.calibration = calibration_for(embedder)
         self.config = config or RetrievalConfig()
+        lexicon = self.config.drug_lexicon
+        self.lexicon = None if lexicon is None else DrugLexicon.load(*(() if lexicon == "default" else (lexicon,)))
         if self.config.active("dense") > 0 and embedder is None:
             raise ValueError("dense and hybrid retrieval need an embedder")
         self.last_timings: dict[str, float] = {}
@@ -182,8 +188,14 @@ class HybridRetriever:
             vectors = self.embedder.embed_queries([q.dense_text for q in queries])
             self.last_timings = {"embed_s": time.perf_counter() - t0}
             queries = [replace(q, vector=v, embedder=self.embedder.spec) for q, v in zip(queries, vectors)]
-        return [replace(q, tokens={name: side.tokenizer(q.raw) for name, side in self.files.lexical.items()
-                                   if cfg.active(name) > 0}) for q in queries]
+        out = []
+        for q in queries:
+            drugs = self.lexicon.find(q.raw) if self.lexicon is not None else {}
+            expansion = tuple(self.lexicon.expansion(q.raw)) if drugs else ()
+            lexical = " ".join([q.raw, *expansion])
+            out.append(replace(q, drugs=drugs, expansion=expansion, tokens={
+                name: side.tokenizer(lexical) for name, side in self.files.lexical.items() if cfg.active(name) > 0}))
+        return out
 
     def lexical_vectorizer(self, name: str = "char4"):
         """``text -> {term: weight}`` in the space of lexical side ``name`` (a TF-IDF side), or None."""

@@ -41,7 +41,7 @@ def test_extractive_answer_quotes_and_cites_its_sources(assistant):
     assert answer.grounding == 1.0 and answer.removed_citations == 0
     assert all(1 <= n <= len(answer.sources) for n in parse_citations(answer.text))
     assert answer.text.endswith(PHYSICIAN_NOTICE) and answer.emergency is None
-    assert answer.model == "extractive" and Path(answer.index) == assistant.retriever.files.path
+    assert answer.model == "consultations" and Path(answer.index) == assistant.retriever.files.path
     assert {"retrieve_s", "generate_s", "check_s", "total_s"} <= set(answer.timings)
     data = json.loads(json.dumps(answer.to_dict(), ensure_ascii=False))
     assert data["sources"][0]["title"] == "دیابت نوع دو" and data["sources"][0]["url"] == "https://example.org/diabetes"
@@ -96,7 +96,7 @@ def test_a_source_with_a_planted_instruction_is_withheld_and_quoted_as_data(tmp_
     assert "planted" in [s.doc_id for s in sources]  # the retriever finds it …
     answer = planted.ask(DIABETES_Q)  # … the assistant gives it to no generator and shows no card for it
     assert "planted" not in [s.doc_id for s in answer.sources] + [s.doc_id for s in planted.retrieve(DIABETES_Q)]
-    assert [w["doc_id"] for w in answer.withheld] == ["planted"] and len(answer.sources) == 5
+    assert [w["doc_id"] for w in answer.withheld if w["gate"] == "instructions"] == ["planted"]
     assert "نادیده" not in answer.text and "قطع کند" not in answer.text and not answer.abstained
     # a caller that passes sources itself still gets them quoted as data
     messages = chat_messages(DIABETES_Q, sources)

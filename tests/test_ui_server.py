@@ -47,7 +47,7 @@ def _text(message: dict) -> str:
 
 
 def _ask(url: str, question: str, k: int = 5) -> list[tuple]:
-    job = Client(url, verbose=False).submit(question, [], k, "extractive", False, api_name="/ask")
+    job = Client(url, verbose=False).submit(question, [], k, "consultations", False, api_name="/ask")
     list(job)
     return [tuple(out) for out in job.outputs()]
 
@@ -88,7 +88,7 @@ def test_twenty_clients_at_once_all_get_whole_answers(server):
     assert len(results) == 20
     for q, (chat, panel, _banner, sources, _box, plain, *_rest) in zip(questions, results):
         assert _text(chat[-2]) == q and plain.endswith("این پاسخ جای معاینه و نظر پزشک را نمی‌گیرد.")
-        assert len(sources) == 5 and panel.count('class="gk-card"') == 5
+        assert 1 <= len(sources) <= 5 and panel.count('class="gk-card"') == len(sources)
 
 
 def test_login_file_guards_the_page(assistant, tmp_path):
@@ -98,16 +98,16 @@ def test_login_file_guards_the_page(assistant, tmp_path):
     users = tmp_path / "users.txt"
     users.write_text(f"dr-a:{hash_password('pass-123', iterations=1000)}\n")
     port = free_port()
-    app = ClinicianApp({"extractive": assistant}, UISettings(port=port, auth_file=str(users)))
+    app = ClinicianApp({"consultations": assistant}, UISettings(port=port, auth_file=str(users)))
     page = app.serve(block=False)
     try:
         url = f"http://127.0.0.1:{port}/"
         assert httpx.get(url + "config").status_code == 401
         with pytest.raises(Exception):
             Client(url, verbose=False, auth=("dr-a", "wrong"))
-        job = Client(url, verbose=False, auth=("dr-a", "pass-123")).submit(DIABETES_Q, [], 2, "extractive", False,
+        job = Client(url, verbose=False, auth=("dr-a", "pass-123")).submit(DIABETES_Q, [], 2, "consultations", False,
                                                                             api_name="/ask")
-        assert len(job.result()[3]) == 2
+        assert 1 <= len(job.result()[3]) <= 2
     finally:
         page.close()
 
@@ -119,7 +119,7 @@ def test_failed_logins_are_slowed_per_client_and_uploads_refused(assistant, tmp_
     users = tmp_path / "users.txt"
     users.write_text(f"dr-a:{hash_password('pass-123', iterations=1000)}\n")
     port = free_port()
-    page = ClinicianApp({"extractive": assistant}, UISettings(port=port, auth_file=str(users))).serve(block=False)
+    page = ClinicianApp({"consultations": assistant}, UISettings(port=port, auth_file=str(users))).serve(block=False)
     try:
         url = f"http://127.0.0.1:{port}/"
         assert httpx.post(url + "login", data={"username": "dr-a", "password": "pass-123"}).status_code == 200
@@ -166,7 +166,7 @@ def test_page_in_a_real_browser_is_rtl_persian_and_offline(server):
         page.click("#gk-send")
         page.wait_for_selector("#gk-chat .gk-notice", timeout=60_000)
         page.wait_for_selector("#gk-sources .gk-card mark.gk-cited", timeout=30_000)
-        assert page.locator("#gk-sources .gk-card").count() == 5
+        assert page.locator("#gk-sources .gk-card").count() >= 1
         direction = "el => getComputedStyle(el).direction"
         assert page.eval_on_selector("#gk-chat .gk-answer", direction) == "rtl"
         assert page.eval_on_selector("#gk-sources .gk-sources", direction) == "rtl"

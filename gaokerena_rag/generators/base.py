@@ -26,5 +26,5 @@ class GeneratorConfig:
     """Which registered generator writes answers (``generators.GENERATORS``), and its options
     (passed to its constructor)."""
 
-    backend: str = "extractive"
+    backend: str = "consultations"
     options: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,167 @@
+"""Calibrate and measure the gates that decide whether to answer: off-domain refusal, false abstention.
+
+Index: the default knowledge base (MF3QA train only). Three thresholds are set together on
+MF3QA dev 1-1000 and the first half of the written non-medical questions
+(``training/data/out_of_domain_fa.json``):
+
+* ``abstention.min_evidence``: the ``evidence`` gate abstains when the best source's dense
+  cosine is below it (unless the question names a medicine);
+* ``abstention.min_known_words``: the ``vocabulary`` gate abstains when fewer of the question's
+  words than this are words of 100+ passages (unless it names a medicine);
+* ``applicability.min_question``: the ``applicability`` gate abstains when no consultation's
+  patient question is this close to the user's.
+
+The three that refuse the most calibration non-medical questions while abstaining on at
+most ``--budget`` of calibration dev questions (every gate counted, a medicine no source
+names included) is written to the embedder's calibration file. Reported on dev 1001-2000
+and the other non-medical half: false abstention, refusal, why each abstention happened,
+and the share of retrieved consultations the gate judged applicable.
+
+    python benchmarks/answer_gates.py [--budget 0.08] [--calibrate-only]
+
+Writes the ``answer-gates`` section of BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from benchmarks.common import machine, table, write_section  # noqa: E402
+from gaokerena_rag.assistant import GaokerenaAssistant  # noqa: E402
+from gaokerena_rag.calibration import write_calibration  # noqa: E402
+from gaokerena_rag.gates import evidence  # noqa: E402
+
+
+def signals(assistant: GaokerenaAssistant, questions: list[str]) -> list[dict]:
+    """Per question, what the two thresholds act on: best dense cosine of the k sources, whether it names a
+    medicine, whether one is named by no source, and the closest consultation question."""
+    gates = {g.name: g for g in assistant.gates}
+    judge = gates["applicability"].judge
+    out = []
+    queries = assistant.retriever.prepare_many(questions)
+    found = assistant.retriever.retrieve_many(queries, assistant.k + assistant.config.spare_sources)
+    for query, results in zip(queries, found):
+        kept = gates["instructions"].screen(query, results).sources
+        terms = judge.key_terms(query)
+        applies = judge.assess(query, kept, terms)
+        held = {t for a in applies for t in a.terms}
+        out.append({"dense": evidence(kept, assistant.config.evidence_signal), "drugs": bool(query.drugs),
+                    "known": gates["vocabulary"].share(query),
+                    "drug_missing": any(t.kind == "drug" and t.text not in held for t in terms),
+                    "closest": max((1.0 if a.question is None else a.question for a in applies), default=0.0)})
+    return out
+
+
+def abstained(rows: list[dict], t_dense: float, t_known: float, t_question: float) -> np.ndarray:
+    """Which questions the gates would abstain on at these thresholds (in the gates' order)."""
+    col = {k: np.array([r[k] for r in rows]) for k in ("dense", "drugs", "known", "drug_missing", "closest")}
+    named = col["drugs"].astype(bool)
+    return (((col["dense"] < t_dense) & ~named) | ((col["known"] < t_known) & ~named)
+            | col["drug_missing"].astype(bool) | (col["closest"] < t_question))
+
+
+def calibrate(dev: list[dict], ood: list[dict], budget: float) -> tuple[float, float, float, dict]:
+    grids = [[0.0] + [float(np.quantile([r[k] for r in dev], q)) for q in np.linspace(0.005, budget, 16)]
+             for k in ("dense", "known", "closest")]
+    best = None
+    for td in grids[0]:
+        for tk in grids[1]:
+            for tq in grids[2]:
+                dev_rate = float(abstained(dev, td, tk, tq).mean())
+                if dev_rate > budget:
+                    continue
+                key = (float(abstained(ood, td, tk, tq).mean()), -dev_rate)
+                if best is None or key > best[0]:
+                    best = (key, td, tk, tq)
+    (ood_rate, neg_dev), td, tk, tq = best
+    return td, tk, tq, {"dev_abstain": -neg_dev, "ood_refusal": ood_rate}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", default=str(ROOT.parent / "shared/data/mf3qa"))
+    ap.add_argument("--n", type=int, default=1000, help="dev questions per half")
+    ap.add_argument("--budget", type=float, default=0.08, help="largest share of calibration dev abstained on")
+    ap.add_argument("--calibrate-only", action="store_true")
+    args = ap.parse_args()
+
+    from index_build.default_kb import KnowledgeBase
+    from index_build.presets import mf3qa_pairs
+
+    kb = KnowledgeBase(data=args.data)
+    kb.ensure(progress=False)
+    dev = [q for q, _a, _s in mf3qa_pairs(args.data, "dev")]
+    half = len(dev) // 2
+    calib, report = dev[:half][: args.n], dev[half:][: args.n]
+    ood = json.loads((ROOT / "training/data/out_of_domain_fa.json").read_text("utf-8"))["questions"]
+    ood_calib, ood_report = ood[: len(ood) // 2], ood[len(ood) // 2:]
+
+    assistant = GaokerenaAssistant.from_index(kb.index_path)
+    t0 = time.perf_counter()
+    td, tk, tq, fit = calibrate(signals(assistant, calib), signals(assistant, ood_calib), args.budget)
+    embedder, today = assistant.retriever.embedder, time.strftime("%Y-%m-%d")
+    made_on = (f"MF3QA dev 1-{len(calib)} (at most {args.budget:.0%} abstained on, every gate counted) and "
+               f"questions 1-{len(ood_calib)} of training/data/out_of_domain_fa.json, {kb.index_path.name} "
+               f"(benchmarks/answer_gates.py, {today})")
+    write_calibration(embedder, "abstention", {"signal": assistant.config.evidence_signal,
+                                               "min_evidence": round(td, 4), "min_known_words": round(tk, 4),
+                                               "known_df": 100, "made_on": made_on})
+    write_calibration(embedder, "applicability", {"min_question": round(tq, 4), "made_on": made_on})
+    print(json.dumps({"min_evidence": round(td, 4), "min_known_words": round(tk, 4), "min_question": round(tq, 4), **fit,
+                      "seconds": round(time.perf_counter() - t0, 1)}))
+    if args.calibrate_only:
+        return
+
+    assistant = GaokerenaAssistant.from_index(kb.index_path)  # with the new calibration
+    answers = [assistant.ask(q) for q in report]
+    refused = [assistant.ask(q) for q in ood_report]
+    why = Counter(_reason(a) for a in answers if a.abstained)
+    judged = [s.applies for a in answers for s in a.sources if s.applies is not None]
+    retrieved = [w for a in answers for w in a.withheld if w.get("gate") == "applicability"]
+    kept, left = len(judged), len(retrieved)
+    body = [
+        "## Answer gates: off-domain refusal and false abstention (index: train consultations only)",
+        "",
+        f"Machine: {machine()}. Written by `benchmarks/answer_gates.py`. Embedder `{embedder.spec}`. Calibrated "
+        f"together on dev 1–{len(calib)} and non-medical questions 1–{len(ood_calib)}: `min_evidence` "
+        f"{td:.4f} (dense), `min_known_words` {tk:.4f} (share of the question's words in 100+ passages), "
+        f"`min_question` {tq:.4f} (consultation question closeness), at most {args.budget:.0%} "
+        f"of calibration dev abstained on (calibration: dev {fit['dev_abstain']:.3f}, non-medical refused "
+        f"{fit['ood_refusal']:.3f}).",
+        "",
+        table([
+            (f"MF3QA dev {half + 1}–{half + len(report)}: false abstention", f"{np.mean([a.abstained for a in answers]):.3f}"),
+            (f"written non-medical questions {len(ood_calib) + 1}–{len(ood)}: refused",
+             f"{np.mean([a.abstained for a in refused]):.3f}"),
+            ("dev answers under an emergency banner (guidance only)", f"{np.mean([a.guidance for a in answers]):.3f}"),
+            ("retrieved consultations judged applicable (kept / kept + left out)",
+             f"{kept / (kept + left):.3f}" if kept + left else "–"),
+        ], ["measure", "value"]),
+        "",
+        "Why dev questions were abstained on: " + (", ".join(f"{k} {v}" for k, v in why.most_common()) or "none") + ".",
+    ]
+    write_section("answer-gates", "\n".join(body))
+    print("\n".join(body))
+
+
+def _reason(answer) -> str:
+    r = answer.abstain_reason or ""
+    return ("evidence" if r.startswith("best ") else "vocabulary" if r.startswith("known words")
+            else "medicine in no source" if r.startswith("no source names")
+            else "no close consultation" if r.startswith("no consultation close") else r.split(" ")[0])
+
+
+if __name__ == "__main__":
+    main()

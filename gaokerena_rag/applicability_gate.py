@@ -1,0 +1,102 @@
+"""The ``applicability`` gate: answer only from consultations that apply to the person who asked.
+
+For each retrieved consultation (``applicability.Applicability``): how close its patient's
+question is to the user's, and which of the user's key terms it holds. Then:
+
+1. a medicine the user names that no source names: abstain, and say so plainly
+   («منابع یافت‌شده درباره‌ی «…» چیزی نمی‌گویند») — advice about other drugs is not an answer;
+2. consultations whose question is less close than ``min_question`` (calibrated) are left out;
+   none left: abstain, saying the sources do not cover the question;
+3. of the rest, those holding the most key terms are kept (one fewer is allowed when there are
+   two or more), so a question about otitis *externa* is answered from the consultations
+   about the outer ear when there are any;
+4. a key word no source holds is said plainly, and the answer speaks to the rest.
+
+Every source keeps its judgement on ``ScoredPassage.applies``; those left out are listed in
+``Answer.withheld`` with the gate's reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Sequence
+
+from .applicability import Applicability, KeyTerm
+from .documents import ScoredPassage
+from .gates import Screen
+from .query import Query
+
+
+@dataclass(frozen=True)
+class ApplicabilitySettings:
+    # None: the value calibrated for the embedder (calibration.py), else FALLBACK_MIN_QUESTION
+    min_question: float | None = None
+    max_df: int = 400  # a word in more passages than this is too common to be a key term
+    min_df: int = 3  # … in fewer, it is a typo or a name, not a term the corpus uses
+    term_slack: int = 1  # with 2+ key terms matched, sources holding one fewer are kept too
+
+
+FALLBACK_MIN_QUESTION = 0.15
+
+
+def _quoted(words: Sequence[str]) -> str:
+    return "، ".join(f"«{w}»" for w in words)
+
+
+class ApplicabilityGate:
+    name = "applicability"
+
+    def __init__(self, judge: Applicability, min_question: float, term_slack: int = 1):
+        self.judge, self.min_question, self.term_slack = judge, min_question, term_slack
+
+    @classmethod
+    def for_retriever(cls, retriever, settings: ApplicabilitySettings) -> "ApplicabilityGate":
+        words, vectorize = retriever.files.lexical.get("words"), retriever.lexical_vectorizer("char4")
+        if words is None or vectorize is None or not hasattr(words, "document_frequency"):
+            raise ValueError(f"{retriever.files.path}: the applicability gate needs the index's 'words' (BM25) "
+                             "and 'char4' (TF-IDF) sides")
+        calibrated = ((retriever.calibration.applicability or {}) if retriever.calibration else {}).get("min_question")
+        min_question = settings.min_question if settings.min_question is not None else (
+            float(calibrated) if calibrated is not None else FALLBACK_MIN_QUESTION)
+        return cls(Applicability(words, vectorize, retriever.lexicon, settings.max_df, settings.min_df),
+                   min_question, settings.term_slack)
+
+    def screen(self, query: Query, sources: Sequence[ScoredPassage]) -> Screen:
+        terms = self.judge.key_terms(query)
+        found = self.judge.assess(query, sources, terms)
+        held = {t for a in found for t in a.terms}
+        unheld = [t for t in terms if t.text not in held]
+        drugs = [query.drugs.get(t.text, t.text) for t in unheld if t.kind == "drug"]
+        if drugs:
+            return Screen(self._judged(sources, found, set()), abstain=f"no source names {', '.join(drugs)}",
+                          say=[f"منابع یافت‌شده درباره‌ی {_quoted(drugs)} چیزی نمی‌گویند."])
+        close = [i for i, a in enumerate(found) if a.question is None or a.question >= self.min_question]
+        if not close:
+            best = max((a.question or 0.0 for a in found), default=0.0)
+            return Screen(self._judged(sources, found, set()),
+                          abstain=f"no consultation close to the question (best {best:.3f} < {self.min_question})",
+                          say=["در منابع، مشاوره‌ای با پرسشی نزدیک به پرسش شما پیدا نشد."])
+        most = max(len(found[i].terms) for i in close)
+        floor = most - (self.term_slack if most >= 2 else 0)
+        keep = {i for i in close if len(found[i].terms) >= floor}
+        judged = self._judged(sources, found, keep)
+        kept = [s for i, s in enumerate(judged) if i in keep]
+        withheld = [{"doc_id": s.doc_id, "passage_id": s.passage_id, "gate": self.name,
+                     "found": (f"question {found[i].question:.2f}" if i not in close else
+                               f"lacks {', '.join(found[i].missing)}")} for i, s in enumerate(judged) if i not in keep]
+        say = []
+        words = [self._shown(t, query) for t in unheld if t.kind == "word"]
+        if words:
+            say.append(f"در منابع یافت‌شده از {_quoted(words)} سخنی نیست؛ آنچه می‌آید به بقیه‌ی پرسش شما مربوط است.")
+        return Screen(kept, withheld, say=say)
+
+    @staticmethod
+    def _judged(sources, found, keep) -> list[ScoredPassage]:
+        return [replace(s, applies={**a.to_dict(), "applies": i in keep}) for i, (s, a) in enumerate(zip(sources, found))]
+
+    def _shown(self, term: KeyTerm, query: Query) -> str:
+        """The user's own word for a key term (the index holds it without suffixes)."""
+        for word in query.stripped.split():
+            if term.text in self.judge.words.tokenizer(word):
+                return word.strip("؟?.,،!")
+        return term.text

@@ -1,0 +1,200 @@
+"""Which sentences of a doctor's reply to *another* patient may be quoted to this one.
+
+The knowledge base is consultations: a patient's question and one doctor's reply to that
+patient. A reply mixes general advice («مایعات زیاد بنوشید») with things that belong to
+its own patient: their tests and images, ages, durations, doses, drugs, and words that
+point back at what they wrote. ``why_not(sentence, query)`` names the first rule a
+sentence breaks, or returns None when it may be quoted. Each rule is small and named:
+
+* ``greeting``: courtesies only («سلام و عصر به خیر»);
+* ``byline``: a doctor's name or title line («پاسخ دکتر …، متخصص اطفال:»);
+* ``sign_off``: thanks and wishes («با تشکر»، «موفق باشید»);
+* ``question_back``: a question to the patient («آیا تب هم دارد؟»);
+* ``fragment``: too few content words, no verb, or the broken tail of a sentence
+  («را مد نظر قرار دهد»);
+* ``needs_context``: it leans on the sentence before it («در این صورت …»، «بنابراین …»),
+  which is not quoted with it;
+* ``their_words``: it points back at what the other patient wrote («که گفتید»، «با توجه به شرح حال»);
+* ``their_people``: a child, spouse or parent of the other consultation when the user names none
+  («بچه را …» to someone asking about themselves);
+* ``their_tests``: the result of a test or image the user did not mention («MRI طبیعی بود»); advice to
+  have one («یک نوار قلب بگیرید») stays;
+* ``their_numbers``: an age, duration, measurement or dose the user did not give
+  («۳۵ ساله»، «فشار ۹ روی ۶»، «۱۵۰ میلی‌گرم»);
+* ``their_drugs``: a medicine (``drugs.DrugLexicon``) the user did not name;
+* ``instruction``: text that speaks to an assistant (``injection.looks_like_instruction``).
+
+What the user said counts as mentioned: a sentence about the MRI the user asked about, or
+the dose of the drug the user named, stays. The effect of each rule on MF3QA dev is
+measured by ``benchmarks/keypoint_coverage.py`` (``--rules`` ablation).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from .citations import CITATION, CONTENT_WORDS
+from .drugs import DrugLexicon
+from .injection import looks_like_instruction
+from .normalize import normalize, strip_courtesies
+from .query import Query
+
+_W = r"[ \u200c]?"
+
+
+def _rx(pattern: str) -> re.Pattern:
+    """A pattern over normalized text; ``_`` is a space, a zero-width non-joiner or nothing."""
+    return re.compile(pattern.replace("_", _W))
+
+
+_BYLINE = _rx(r"(^|\s)(پاسخ_?(دکتر|پزشک|کارشناس|مشاور)|دکتر\s+\S+\s+\S*_?(متخصص|فوق_?تخصص|کارشناس)|"
+              r"(متخصص|فوق_?تخصص|جراح)\s+\S+(\s+\S+)?\s*[:،]\s*$|عضو_?هیئت_?علمی|شماره_?نظام_?پزشکی)")
+_SIGN_OFF = _rx(r"(با_?تشکر|با_?ارزوی|ارزوی_?سلامتی|موفق_?باشید|سلامت_?باشید|شاد_?باشید|پیروز_?باشید|"
+                r"خدا_?نگهدار|در_?پناه_?حق|تندرست_?باشید|بهبودی_?شما|منتظر_?(سوالات|پرسش))")
+# words a sentence leans on: what it says holds only given the sentence before it
+_NEEDS_CONTEXT = _rx(r"^(و|یا|ولی|اما|پس|زیرا|چون|چرا_?که|بنابراین|بنابر_?این|لذا|در_?نتیجه|در_?این_?صورت|در_?غیر_?این_?صورت|"
+                     r"در_?این_?مورد|در_?این_?حالت|در_?ان_?صورت|این_?(مورد|مشکل|علامت|حالت|دارو|قرص|ازمایش)|"
+                     r"که|را|به_?همین_?دلیل|به_?این_?دلیل|همچنین_?این|البته_?این|اینجوری|اینطوری|این_?طور|"
+                     r"این_?همه|این_?کار|اینها|این_?ها|ایشان|ایشون|او|اون)(\s|$)")
+# a person of the other consultation: «بچه»، «همسرتان» — advice for them is not for this user
+_PEOPLE = (r"بچه\w{0,4}|کودک\w{0,4}|فرزند\w{0,4}|نوزاد\w{0,4}|شیرخوار\w{0,3}|همسر\w{0,4}|شوهر\w{0,4}|خانم\w{0,3}|"
+           r"مادر\w{0,4}|پدر\w{0,4}|پسر\w{0,4}|دختر\w{0,4}|برادر\w{0,4}|خواهر\w{0,4}|مادربزرگ\w{0,3}|پدربزرگ\w{0,3}|"
+           r"جنین\w{0,3}|خانمتان|اقا\w{0,3}")
+_PERSON = _rx(rf"(?<!\w)({_PEOPLE})(?!\w)")
+_THEIR_WORDS = _rx(r"(که_?(گفتید|گفته_?اید|نوشتید|نوشته_?اید|فرمودید|ذکر_?کردید|اشاره_?کردید|دارید_?و)|"
+                   r"(با_?توجه_?به|طبق)_?(شرح_?حال|توضیحات|گفته|علائم_?ذکر|مطالب|سن|سابقه|نتیجه|جواب|ازمایش|"
+                   r"عکس|سونو|ام_?ار_?ای|گزارش|شرایط_?شما)|همانطور_?که_?(گفتید|نوشتید|فرمودید)|"
+                   r"(فرزند|کودک|بچه|همسر|مادر|پدر|پسر|دختر)_?(تان|شما)\s)")
+_TESTS = (r"ازمایش\w{0,6}|ازمایشات|سونوگرافی|سونو|ماموگرافی|رادیولوژی|گرافی|عکس_?(رنگی|ساده)?|ام_?ار_?ای|mri|"
+          r"سی_?تی_?(اسکن)?|ct|اسکن|اندوسکوپی|کولونوسکوپی|نوار_?(قلب|مغز|عصب)|اکو(کاردیوگرافی)?|"
+          r"emg|eeg|ecg|تست_?ورزش|پاپ_?اسمیر|بیوپسی|نمونه_?برداری|پاتولوژی|کشت_?(ادرار|خون|مدفوع|حلق)|"
+          r"tsh|hba1c|cbc|فریتین|هموگلوبین|کلسترول|تری_?گلیسیرید|کراتینین|اوره|beta_?hcg|بتا_?اچ_?سی_?جی")
+_TEST = _rx(rf"(?<!\w)({_TESTS})(?!\w)")
+# what a test showed, or one already done: its patient's, not advice to have one
+_RESULT = _rx(r"(طبیعی|نرمال|غیر_?طبیعی|مشکلی_?(ندارد|نداشت|نیست)|نشان_?(می_?دهد|داده|میدهد|داد)|مثبت|منفی|"
+              r"بالا_?(است|بوده|هست)|پایین_?(است|بوده|هست)|(نتیجه|نتایج|جواب|گزارش)\w{0,3}|بوده|بود(?!\w)|شده_?(است|اید)|"
+              r"انجام_?(داده|شده)|دیده_?(شد|شده|می_?شود)|(تان|شما)(?!\w))")
+# an age, a duration, a measurement or a dose: a number with what it counts
+_NUMBER = r"(\d+([./]\d+)?|یک|دو|سه|چهار|پنج|شش|هفت|هشت|نه|ده|بیست|سی|چهل|پنجاه|صد|نیم)"
+_THEIR_NUMBERS = _rx(
+    rf"(?<!\w){_NUMBER}_?(ساله|سالگی|ماهه|ماهگی|هفتگی|هفته_?ای|روزه|روزگی|کیلو\w{{0,4}}|سانت\w{{0,4}}|"
+    r"میلی_?(گرم|لیتر|متر)|mg|ml|mcg|سی_?سی|cc|واحد|درصد|ضربه)(?!\w)"
+    rf"|(?<!\w)\d+_?(روی|بر|/)_?\d+(?!\w)"  # a blood pressure, 9/6 or «۱۲ روی ۸»
+    rf"|(?<!\w){_NUMBER}_?(سال|ماه|هفته|روز)_?(است|پیش|قبل|گذشته|اخیر)")
+_VERB = _rx(r"(?<!\w)(است|هست|نیست|بود|نبود|باشد|باشند|باشید|نباشد|شود|شوند|نشود|میشود|می_?شود|دارد|دارند|"
+            r"ندارد|دارید|ندارید|کنید|نکنید|کند|کنند|نکند|دهید|ندهید|بدهید|بخورید|نخورید|بگیرید|بزنید|بمانید|"
+            r"کرد|کردن|شد|نشد|گردد|گردید|یابد|گیرد|بیاید|هستند|نیستند|است\.|ست)(?!\w)"
+            r"|(?<!\w)(ن?می_?\w{2,}|ب\w{2,}(ید|د|ند))(?!\w)|\w{2,}(اید|ید|ند|ست)(?!\w)")
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What the rules compare a sentence with: what the user wrote, normalized."""
+
+    normalized: str  # the user's question
+    drugs: frozenset[str]  # generics it names
+    tests: frozenset[str]  # tests and images it names
+    numbers: frozenset[str]  # digits it contains
+
+    @classmethod
+    def of(cls, query: Query, lexicon: DrugLexicon | None) -> "RuleContext":
+        text = query.normalized
+        return cls(text, frozenset(lexicon.find(text)) if lexicon else frozenset(),
+                   frozenset(_key(m.group(1)) for m in _TEST.finditer(text)), frozenset(re.findall(r"\d+", text)))
+
+
+# one name per test, whichever way it is written («ام آر آی» and «MRI»)
+_SAME_TEST = {"امارای": "mri", "سیتی": "ct", "سیتیاسکن": "ct", "سونو": "سونوگرافی", "نوارقلب": "ecg", "اکو": "اکوکاردیوگرافی",
+              "نوارمغز": "eeg", "نوارعصب": "emg", "بتااچسیجی": "betahcg"}
+
+
+def _key(test: str) -> str:
+    key = re.sub(r"[ \u200c]", "", test)
+    key = re.sub(r"^ازمایش\w*$", "ازمایش", key)
+    return _SAME_TEST.get(key, key)
+
+
+def _greeting(s: str, n: str, ctx: RuleContext, lex) -> bool:
+    return len(strip_courtesies(s).split()) < 2
+
+
+def _byline(s: str, n: str, ctx: RuleContext, lex) -> bool:
+    return bool(_BYLINE.search(n)) or n.rstrip().endswith(":")
+
+
+def _sign_off(s: str, n: str, ctx: RuleContext, lex) -> bool:
+    return bool(_SIGN_OFF.search(n))
+
+
+def _question_back(s: str, n: str, ctx: RuleContext, lex) -> bool:
+    return n.rstrip(" .»)").endswith(("؟", "?"))
+
+
+def _fragment(s: str, n: str, ctx: RuleContext, lex) -> bool:
+    return len(CONTENT_WORDS(s)) < 3 or len(n.split()) < 4 or not _VERB.search(n)
+
+
+def _needs_context(s: str, n: str, ctx: RuleContext, lex) -> bool:
+    return bool(_NEEDS_CONTEXT.search(n))
+
+
+def _their_words(s: str, n: str, ctx: RuleContext, lex) -> bool:
+    return bool(_THEIR_WORDS.search(n))
+
+
+def _their_people(s: str, n: str, ctx: RuleContext, lex) -> bool:
+    return bool(_PERSON.search(n)) and not _PERSON.search(ctx.normalized)
+
+
+def _their_tests(s: str, n: str, ctx: RuleContext, lex) -> bool:
+    return bool(_RESULT.search(n)) and any(_key(m.group(1)) not in ctx.tests for m in _TEST.finditer(n))
+
+
+def _their_numbers(s: str, n: str, ctx: RuleContext, lex) -> bool:
+    for m in _THEIR_NUMBERS.finditer(n):
+        digits = re.findall(r"\d+", m.group(0))
+        if not digits or not set(digits) <= ctx.numbers:
+            return True
+    return False
+
+
+def _their_drugs(s: str, n: str, ctx: RuleContext, lex) -> bool:
+    return lex is not None and any(g not in ctx.drugs for g in lex.find(n))
+
+
+def _instruction(s: str, n: str, ctx: RuleContext, lex) -> bool:
+    return bool(looks_like_instruction(s))
+
+
+Rule = Callable[[str, str, RuleContext, "DrugLexicon | None"], bool]
+RULES: dict[str, Rule] = {
+    "greeting": _greeting, "byline": _byline, "sign_off": _sign_off, "question_back": _question_back,
+    "fragment": _fragment, "needs_context": _needs_context, "their_words": _their_words, "their_people": _their_people,
+    "their_tests": _their_tests, "their_numbers": _their_numbers, "their_drugs": _their_drugs,
+    "instruction": _instruction,
+}
+
+
+class SentenceRules:
+    """The rules in force (all by default), with the drug lexicon they use."""
+
+    def __init__(self, lexicon: DrugLexicon | None = None, rules: tuple[str, ...] | None = None):
+        unknown = set(rules or ()) - set(RULES)
+        if unknown:
+            raise ValueError(f"unknown sentence rule(s) {sorted(unknown)}; expected some of {', '.join(RULES)}")
+        self.lexicon = lexicon
+        self.rules = [(name, RULES[name]) for name in (rules if rules is not None else tuple(RULES))]
+
+    def context(self, query: Query) -> RuleContext:
+        return RuleContext.of(query, self.lexicon)
+
+    def why_not(self, sentence: str, context: RuleContext) -> str | None:
+        """The first rule ``sentence`` breaks for this user, or None when it may be quoted."""
+        text = " ".join(CITATION.sub(" ", sentence).split())
+        n = normalize(text)
+        for name, rule in self.rules:
+            if rule(text, n, context, self.lexicon):
+                return name
+        return None
