@@ -9,7 +9,7 @@ each result is a ``ScoredPassage`` carrying its rank and raw score on every sign
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 

@@ -12,7 +12,7 @@ import json
 import math
 from collections import Counter
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable
 
 import numpy as np
 import scipy.sparse as sp

@@ -31,7 +31,7 @@ from ..documents import ScoredPassage
 from ..query import Query
 from ..sentence_rules import SentenceRules
 from ..tfidf_store import cosine
-from .extractive import _plain_char4
+from .selection import mmr_select, plain_char4
 
 _FA_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 FRAMING = "مشاوره‌ی مشابه، پزشک"  # the fixed part of the opening line
@@ -71,7 +71,7 @@ class ConsultationComposer:
         self.max_sentences, self.max_words, self.max_sources = max_sentences, max_words, max_sources
         self.agree, self.agree_weight, self.question_weight = agree, agree_weight, question_weight
         self.mmr_lambda = mmr_lambda
-        self.vectorize = vectorize or _plain_char4
+        self.vectorize = vectorize or plain_char4
         self.rules = rules or SentenceRules()
 
     def candidates(self, query: Query, sources: Sequence[ScoredPassage]) -> list[Candidate]:
@@ -91,24 +91,8 @@ class ConsultationComposer:
         return out
 
     def select(self, cands: list[Candidate]) -> list[Candidate]:
-        chosen: list[Candidate] = []
-        words = 0
-        pool = sorted(cands, key=lambda c: (-c.score, c.n, c.position))
-        while pool and len(chosen) < self.max_sentences:
-            def mmr(c: Candidate) -> float:
-                return self.mmr_lambda * c.score - (1 - self.mmr_lambda) * max(
-                    (cosine(c.vector, s.vector) for s in chosen), default=0.0)
-
-            best = max(pool, key=mmr)
-            pool.remove(best)
-            n_words = len(best.text.split())
-            if chosen and words + n_words > self.max_words:
-                continue
-            if any(cosine(best.vector, s.vector) >= self.agree for s in chosen):
-                continue  # the same advice again, from another doctor: it is cited already
-            chosen.append(best)
-            words += n_words
-        return chosen
+        # the same advice again, from another doctor, is cited already: it is not quoted twice
+        return mmr_select(cands, self.max_sentences, self.max_words, self.mmr_lambda, repeat=self.agree)
 
     def generate(self, query: Query, sources: Sequence[ScoredPassage],
                  history: Sequence[dict] | None = None) -> Iterator[str]:

@@ -17,7 +17,6 @@ assistant (a planted instruction) is never quoted.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
@@ -25,9 +24,10 @@ from ..chunking import split_sentences
 from ..citations import CONTENT_WORDS, cite, strip_markers
 from ..documents import ScoredPassage
 from ..injection import looks_like_instruction
-from ..normalize import PersianTokenizer, strip_courtesies
+from ..normalize import strip_courtesies
 from ..query import Query
-from ..tfidf_store import cosine, tfidf_vector
+from ..tfidf_store import cosine
+from .selection import mmr_select, plain_char4
 
 FRAMING = "بر پایه‌ی منابع یافت‌شده:"
 # a doctor's sign-off or thanks is not an answer («با تشکر دکتر …», «موفق باشید»)
@@ -62,7 +62,7 @@ class ExtractiveGenerator:
         self.mmr_lambda = mmr_lambda
         self.rank_prior = rank_prior
         self.max_sources = max_sources
-        self.vectorize = vectorize or _plain_char4
+        self.vectorize = vectorize or plain_char4
         self.dense_weight = dense_weight
 
     def candidates(self, query: Query, sources: Sequence[ScoredPassage]) -> list[Candidate]:
@@ -86,24 +86,7 @@ class ExtractiveGenerator:
         return out
 
     def select(self, cands: list[Candidate]) -> list[Candidate]:
-        chosen: list[Candidate] = []
-        words = 0
-        pool = sorted(cands, key=lambda c: -c.score)
-        while pool and len(chosen) < self.max_sentences:
-            def mmr(c: Candidate) -> float:
-                redundancy = max((cosine(c.vector, s.vector) for s in chosen), default=0.0)
-                return self.mmr_lambda * c.score - (1 - self.mmr_lambda) * redundancy
-
-            best = max(pool, key=mmr)
-            pool.remove(best)
-            n_words = len(best.text.split())
-            if chosen and words + n_words > self.max_words:
-                continue
-            if any(cosine(best.vector, s.vector) > 0.8 for s in chosen):
-                continue  # a near-repeat of a chosen sentence
-            chosen.append(best)
-            words += n_words
-        return chosen
+        return mmr_select(cands, self.max_sentences, self.max_words, self.mmr_lambda, repeat=0.8)
 
     def generate(self, query: Query, sources: Sequence[ScoredPassage],
                  history: Sequence[dict] | None = None) -> Iterator[str]:
@@ -116,12 +99,6 @@ class ExtractiveGenerator:
         for cand in chosen:
             yield cite(cand.text, [cand.n]) + "\n"
 
-
-_CHAR4 = PersianTokenizer(ngram=4)
-
-
-def _plain_char4(text: str) -> dict[str, float]:
-    return tfidf_vector(Counter(_CHAR4(text)), lambda _t: 1.0)
 
 
 def build(options: dict, retriever=None) -> ExtractiveGenerator:
