@@ -79,7 +79,7 @@ class ConsultationComposer:
         out = []
         for src in sources[: self.max_sources]:
             for i, sentence in enumerate(split_sentences(src.answer_text)):
-                text = _LEADING_GREETING.sub("", strip_markers(re.sub(r"\s+", " ", sentence)))  # its [1][2] are not ours
+                text = _LEADING_GREETING.sub("", strip_markers(re.sub(r"\s+", " ", sentence)).strip())  # its [1][2]: not ours
                 if self.rules.why_not(text, context) is None:
                     out.append(Candidate(src.n, i, text, self.vectorize(text)))
         q = self.vectorize(query.stripped)
