@@ -12,6 +12,7 @@ from typing import Any
 
 from .citations import SentenceCheck
 from .documents import ScoredPassage
+from .normalize import persian_count
 from .safety import PHYSICIAN_NOTICE
 
 
@@ -61,15 +62,12 @@ class Answer:
         used = self.cited_sources
         consultations = [s for s in used if s.consultation]
         if not consultations:
-            return f"از {_fa(len(used))} منبع یافت‌شده." if used else "بی‌منبع."
+            return f"از {persian_count(len(used))} منبع یافت‌شده." if used else "بی‌منبع."
         closest = max(consultations, key=lambda s: (s.applies or {}).get("question") or 0.0)
         words = closest.consultation[0].split()
         asked = " ".join(words[:14]) + ("…" if len(words) > 14 else "")
-        return f"از {_fa(len(consultations))} مشاوره‌ی مشابه؛ نزدیک‌ترین پرسش: «{asked}»"
+        return f"از {persian_count(len(consultations))} مشاوره‌ی مشابه؛ نزدیک‌ترین پرسش: «{asked}»"
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "text": self.text, "summary": self.summary}
 
-
-def _fa(n: int) -> str:
-    return "یک" if n == 1 else str(n).translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))

@@ -49,8 +49,8 @@ class Applies:
     applies: bool = False
 
     def to_dict(self) -> dict:
-        return {"question": None if self.question is None else round(self.question, 4), "terms": list(self.terms), "missing": list(self.missing),
-                "applies": self.applies}
+        return {"question": None if self.question is None else round(self.question, 4), "terms": list(self.terms),
+                "missing": list(self.missing), "applies": self.applies}
 
 
 class Applicability:

@@ -92,7 +92,10 @@ class DrugLexicon:
                 key = normalize(name)
                 if len(key) >= 3:  # «ال» or «دی» alone would match everywhere
                     names.setdefault(key, d.generic)
-        self._by_name = names
+        # by the name with its separators removed: «اس سیتالوپرام» and «اسسیتالوپرام» are one key
+        self._by_bare = {}
+        for name, generic in names.items():
+            self._by_bare.setdefault(_bare(name), generic)
         alternation = "|".join(_pattern(n) for n in sorted(names, key=len, reverse=True))
         self._finder = re.compile(rf"(?<![\w])({alternation})(?![\w])")
 
@@ -119,9 +122,7 @@ class DrugLexicon:
         return self._finder.sub(lambda m: self._generic_of(m.group(1)) or m.group(1), normalize(text))
 
     def _generic_of(self, found: str) -> str | None:
-        key = re.sub(r"[ \u200c-]+", " ", found)
-        return (self._by_name.get(key) or self._by_name.get(key.replace(" ", ""))
-                or next((g for n, g in self._by_name.items() if _same(n, key)), None))
+        return self._by_bare.get(_bare(found))
 
     def names_of(self, generic: str) -> tuple[str, ...]:
         return self.drugs[generic].names
@@ -129,12 +130,16 @@ class DrugLexicon:
     def expansion(self, text: str) -> list[str]:
         """Other names of the medicines ``text`` names (the generic and its first Persian spelling), to
         add to a lexical query so that sources spelling them another way are found."""
+        return self.expansion_of(self.find(text))
+
+    def expansion_of(self, found: dict[str, str]) -> list[str]:
+        """``expansion`` of what ``find`` already returned."""
         out = []
-        for generic, found in self.find(text).items():
+        for generic, name in found.items():
             d = self.drugs[generic]
-            out += [n for n in (d.generic, d.fa[0]) if normalize(n) != found]
+            out += [n for n in (d.generic, d.fa[0]) if normalize(n) != name]
         return out
 
 
-def _same(a: str, b: str) -> bool:
-    return re.sub(r"[ \u200c-]", "", a) == re.sub(r"[ \u200c-]", "", b)
+def _bare(name: str) -> str:
+    return re.sub(r"[ \u200c-]", "", name)

@@ -191,7 +191,7 @@ class HybridRetriever:
         out = []
         for q in queries:
             drugs = self.lexicon.find(q.raw) if self.lexicon is not None else {}
-            expansion = tuple(self.lexicon.expansion(q.raw)) if drugs else ()
+            expansion = tuple(self.lexicon.expansion_of(drugs))
             lexical = " ".join([q.raw, *expansion])
             out.append(replace(q, drugs=drugs, expansion=expansion, tokens={
                 name: side.tokenizer(lexical) for name, side in self.files.lexical.items() if cfg.active(name) > 0}))

@@ -28,12 +28,12 @@ from typing import Callable, Iterator, Sequence
 from ..chunking import split_sentences
 from ..citations import cite, strip_markers
 from ..documents import ScoredPassage
+from ..normalize import persian_count
 from ..query import Query
 from ..sentence_rules import SentenceRules
 from ..tfidf_store import cosine
 from .selection import mmr_select, plain_char4
 
-_FA_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 FRAMING = "مشاوره‌ی مشابه، پزشک"  # the fixed part of the opening line
 _LEADING_GREETING = re.compile(r"^(((با\s*)?سلام|درود)(\s+(و\s+)?(وقت|روز|عصر|شب)\S*\s+(به\s*)?خیر)?|"
                                r"(وقت|روز|عصر|شب)(\s*(شما|تون|تان))?\s*(به\s*)?(خیر|بخیر))[\s،,.!]+")
@@ -43,7 +43,7 @@ ARTICLES = "منبع یافت‌شده"  # the fixed part of the opening line ov
 
 
 def opening(n: int, consultations: bool = True) -> str:
-    count = "یک" if n == 1 else str(n).translate(_FA_DIGITS)
+    count = persian_count(n)
     if not consultations:
         return f"بر پایه‌ی {count} {ARTICLES}:"
     if n == 1:
