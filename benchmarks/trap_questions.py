@@ -1,7 +1,8 @@
 """The trap set: do default answers quote sentences that belong to another patient's case?
 
 44 questions written for this check (``benchmarks/data/trap_questions_fa.json``) are asked of
-the default knowledge base. Every quoted sentence is checked by detectors written here,
+the default knowledge base, and apart from them 24 held-out questions about one of two look-alike
+conditions (``benchmarks/data/lookalike_questions_fa.json``, written before the look-alike list). Every quoted sentence is checked by detectors written here,
 apart from the answer's own sentence rules and broader than them where they can be:
 
 * ``greeting`` / ``byline`` / ``sign_off`` / ``question_back``: courtesies, a doctor's name or
@@ -53,10 +54,14 @@ TRAPS = {
 }
 
 
+SETS = {"trap set": "trap_questions_fa.json", "look-alikes (held out)": "lookalike_questions_fa.json"}
+
+
 def traps_of(sentence: str, question: str, must_not: list[str], lexicon: DrugLexicon) -> list[str]:
     n, q = normalize(sentence), normalize(question)
     found = [name for name, rx in TRAPS.items() if rx.search(n)]
-    found += ["mismatched" for w in must_not if normalize(w) in n][:1]
+    bare = re.sub(r"[ \u200c]", "", n)  # «کم کاری» and «کم‌کاری» alike
+    found += ["mismatched" for w in must_not if re.sub(r"[ \u200c]", "", normalize(w)) in bare][:1]
     if set(lexicon.find(n)) - set(lexicon.find(q)):
         found.append("other_drug")
     return found
@@ -71,9 +76,36 @@ def main() -> None:
 
     kb = KnowledgeBase(data=args.data)
     kb.ensure(progress=False)
-    items = json.loads((ROOT / "benchmarks/data/trap_questions_fa.json").read_text("utf-8"))["questions"]
     assistant = GaokerenaAssistant.from_index(kb.index_path)
     lexicon = DrugLexicon.load()
+    sets = {name: json.loads((ROOT / "benchmarks/data" / file).read_text("utf-8"))["questions"]
+            for name, file in SETS.items()}
+    results = {name: ask_all(assistant, items, lexicon, args.show) for name, items in sets.items()}
+    names = [*TRAPS, "mismatched", "other_drug"]
+    rows = [(name, *(r["counts"].get(name, 0) for r in results.values())) for name in names]
+    rows.append(("all traps", *(sum(r["counts"].values()) for r in results.values())))
+    trap, held = results["trap set"], results["look-alikes (held out)"]
+    body = [
+        "## Trap questions: sentences of another patient's case in default answers",
+        "",
+        f"Machine: {machine()}. Written by `benchmarks/trap_questions.py`, asking the default knowledge base. "
+        f"Trap set: {len(sets['trap set'])} questions written for this check; {trap['answered']} answered from "
+        f"sources, {trap['quoted']} sentences quoted. Look-alikes (held out): {len(sets['look-alikes (held out)'])} "
+        "questions about one of two look-alike conditions, written before the look-alike list "
+        f"(`gaokerena_rag/data/lookalikes_fa.json`) and never tuned on; {held['answered']} answered, {held['quoted']} "
+        "sentences quoted. The detectors are written in the script, apart from the answer's sentence rules (the drug "
+        "check shares the lexicon).",
+        "",
+        table(rows, ["trap", *(f"{name}: quoted sentences that fall into it" for name in results)]),
+        "",
+        f"Not a target: {trap['stray_digits']} of {trap['quoted']} quoted sentences of the trap set hold a digit the "
+        "question does not.",
+    ]
+    write_section("trap-questions", "\n".join(body))
+    print("\n".join(body))
+
+
+def ask_all(assistant, items: list[dict], lexicon: DrugLexicon, show: bool) -> dict:
     counts, quoted, answered, stray_digits = Counter(), 0, 0, 0
     for item in items:
         answer = assistant.ask(item["q"])
@@ -87,24 +119,9 @@ def main() -> None:
             counts.update(found)
             qd = set(re.findall(r"\d+", normalize(item["q"])))
             stray_digits += bool(set(re.findall(r"\d+", normalize(sentence))) - qd)
-            if found and args.show:
+            if found and show:
                 print(found, "|", item["q"], "|", sentence)
-    trapped = sum(counts.values())
-    rows = [(name, counts.get(name, 0)) for name in [*TRAPS, "mismatched", "other_drug"]]
-    body = [
-        "## Trap questions: sentences of another patient's case in default answers",
-        "",
-        f"Machine: {machine()}. Written by `benchmarks/trap_questions.py`: {len(items)} questions written for this "
-        f"check, asked of the default knowledge base; {answered} answered from sources, {quoted} sentences quoted. "
-        "The detectors are written in the script, apart from the answer's sentence rules (the drug check shares "
-        "the lexicon).",
-        "",
-        table(rows + [("all traps", trapped)], ["trap", "quoted sentences that fall into it"]),
-        "",
-        f"Not a target: {stray_digits} of {quoted} quoted sentences hold a digit the question does not.",
-    ]
-    write_section("trap-questions", "\n".join(body))
-    print("\n".join(body))
+    return {"counts": counts, "quoted": quoted, "answered": answered, "stray_digits": stray_digits}
 
 
 if __name__ == "__main__":

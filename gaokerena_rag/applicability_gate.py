@@ -7,10 +7,13 @@ question is to the user's, and which of the user's key terms it holds. Then:
    («منابع یافت‌شده درباره‌ی «…» چیزی نمی‌گویند») — advice about other drugs is not an answer;
 2. consultations whose question is less close than ``min_question`` (calibrated) are left out;
    none left: abstain, saying the sources do not cover the question;
-3. of the rest, those holding the most key terms are kept (one fewer is allowed when there are
+3. a consultation whose patient asked about a look-alike of what the user asked (``lookalikes.py``:
+   hyperthyroidism for a question about an underactive thyroid) and not about it is left out; none
+   left: abstain, saying the sources are about the look-alike, not what was asked;
+4. of the rest, those holding the most key terms are kept (one fewer is allowed when there are
    two or more), so a question about otitis *externa* is answered from the consultations
    about the outer ear when there are any;
-4. a specific key word (in at most 60 passages) of a short question (at most 6 key terms) that no
+5. a specific key word (in at most 60 passages) of a short question (at most 6 key terms) that no
    source holds is said plainly, and the answer speaks to the rest.
 
 Every source keeps its judgement on ``ScoredPassage.applies``; those left out are listed in
@@ -24,6 +27,7 @@ from typing import Sequence
 
 from .applicability import Applicability, KeyTerm
 from .documents import ScoredPassage
+from .lookalikes import LookAlikes
 from .gates import Screen
 from .query import Query
 
@@ -48,8 +52,9 @@ class ApplicabilityGate:
     name = "applicability"
 
     def __init__(self, judge: Applicability, min_question: float, term_slack: int = 1, say_max_df: int = 60,
-                 say_max_terms: int = 6):
+                 say_max_terms: int = 6, lookalikes: LookAlikes | None = None):
         self.judge, self.min_question, self.term_slack = judge, min_question, term_slack
+        self.lookalikes = lookalikes
         self.say_max_df, self.say_max_terms = say_max_df, say_max_terms
 
     @classmethod
@@ -62,7 +67,7 @@ class ApplicabilityGate:
         min_question = settings.min_question if settings.min_question is not None else (
             float(calibrated) if calibrated is not None else FALLBACK_MIN_QUESTION)
         return cls(Applicability(words, vectorize, retriever.lexicon, settings.max_df, settings.min_df),
-                   min_question, settings.term_slack)
+                   min_question, settings.term_slack, lookalikes=getattr(retriever, "lookalikes", None))
 
     def screen(self, query: Query, sources: Sequence[ScoredPassage]) -> Screen:
         terms = self.judge.key_terms(query)
@@ -79,13 +84,21 @@ class ApplicabilityGate:
             return Screen(self._judged(sources, found, set()),
                           abstain=f"no consultation close to the question (best {best:.3f} < {self.min_question})",
                           say=["در منابع، مشاوره‌ای با پرسشی نزدیک به پرسش شما پیدا نشد."])
+        alike = self._look_alikes(query, sources)
+        if all(i in alike for i in close):
+            others = list(dict.fromkeys(c for i in close for c in alike[i]))
+            return Screen(self._judged(sources, found, set()), abstain=f"every close consultation is about {', '.join(others)}",
+                          say=[f"منابع یافت‌شده درباره‌ی {_quoted(self.lookalikes.shown(others))} است، نه "
+                               f"{_quoted(self.lookalikes.shown(query.conditions))}؛ از آن‌ها پاسخی برای شما ساخته نشد."])
+        close = [i for i in close if i not in alike]
         most = max(len(found[i].terms) for i in close)
         floor = most - (self.term_slack if most >= 2 else 0)
         keep = {i for i in close if len(found[i].terms) >= floor}
         judged = self._judged(sources, found, keep)
         kept = [s for i, s in enumerate(judged) if i in keep]
         withheld = [{"doc_id": s.doc_id, "passage_id": s.passage_id, "gate": self.name,
-                     "found": (f"question {found[i].question:.2f}" if i not in close else
+                     "found": (f"about {', '.join(alike[i])}" if i in alike else
+                               f"question {found[i].question:.2f}" if i not in close else
                                f"lacks {', '.join(found[i].missing)}")} for i, s in enumerate(judged) if i not in keep]
         say = []
         # a specific word of a short question that no source holds is said plainly; in a long story most
@@ -95,6 +108,19 @@ class ApplicabilityGate:
         if words:
             say.append(f"در منابع یافت‌شده از {_quoted(words)} سخنی نیست؛ آنچه می‌آید به بقیه‌ی پرسش شما مربوط است.")
         return Screen(kept, withheld, say=say)
+
+    def _look_alikes(self, query: Query, sources: Sequence[ScoredPassage]) -> dict[int, list[str]]:
+        """The consultations whose patient asked about a look-alike of the user's condition, not about it:
+        index -> those look-alikes."""
+        if self.lookalikes is None or not query.conditions:
+            return {}
+        out = {}
+        for i, s in enumerate(sources):
+            asked = s.consultation[0] if s.consultation else ""
+            others = self.lookalikes.look_alikes(asked, query.conditions)
+            if others and not set(self.lookalikes.find(asked)) & set(query.conditions):
+                out[i] = others
+        return out
 
     @staticmethod
     def _judged(sources, found, keep) -> list[ScoredPassage]:

@@ -29,7 +29,7 @@ class AssistantConfig:
     retrieval: RetrievalConfig = field(default_factory=lambda: RetrievalConfig(k=5))
     spare_sources: int = 3  # retrieved beyond k, to fill in for sources a gate withholds
     # the gates between retrieval and writing, in order (``gates.GATES``)
-    gates: tuple[str, ...] = ("instructions", "evidence", "vocabulary", "applicability")
+    gates: tuple[str, ...] = ("instructions", "content", "evidence", "vocabulary", "applicability")
     applicability: ApplicabilitySettings = field(default_factory=ApplicabilitySettings)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     # None (the default): the values calibrated for the index's embedder (``calibration.py``,

@@ -9,6 +9,7 @@ gate that reorders. A new gate is one class plus a line in ``GATES`` (or ``regis
 Built in:
 * ``instructions``: withholds sources that speak to the assistant (a planted instruction),
   then keeps the first ``k`` (retrieval asks for ``k + spare_sources``).
+* ``content``: abstains, asking what the matter is, when the question only says who («پسر ۳ ماهه»).
 * ``evidence``: abstains when the best source's raw score on the calibrated signal is below
   the calibrated threshold (``AssistantConfig.min_evidence``).
 * ``vocabulary``: abstains when the question's words are mostly words the sources do not use.
@@ -17,12 +18,14 @@ Built in:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 
 from .documents import ScoredPassage
 from .injection import planted_instruction
 from .query import Query
+from .sentence_rules import PERSON
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import AssistantConfig
@@ -67,6 +70,33 @@ class InstructionGate:
             elif len(kept) < self.k:
                 kept.append(s)
         return Screen(kept, withheld)
+
+
+# who a question is about, not what: an age or duration, a number, a person («پسر»، «همسرم»، «خانم ۳۵ ساله»)
+_WHO = re.compile(r"^(\d+|(ساله|سالمه|سالشه|سالگی|سال|ماهه|ماهمه|ماهشه|ماهگی|ماه|روزه|روزشه|روزگی|هفته|هفتگی|"
+                  r"خانم|اقا|اقای|مرد|زن|دکتر|پزشک)\w{0,3})$")
+
+
+class ContentGate:
+    """Abstains, asking what the matter is, when every word of the question only says who it is about
+    (a person, an age, a number): «پسر ۳ ماهه» has nothing to answer, and sources about three-month-old
+    boys would be other patients' problems."""
+
+    name = "content"
+    SAY = ("پرسش شما نمی‌گوید چه مشکلی هست؛ لطفاً علامت‌ها یا پرسش خود را هم بنویسید "
+           "(مثلاً «پسر ۳ ماهه‌ام از دیروز تب دارد»).")
+
+    def __init__(self, words):
+        self.words = words
+
+    def only_who(self, query: Query) -> bool:
+        tokens = self.words.tokenizer(query.stripped)
+        return bool(tokens) and all(_WHO.match(t) or any(rx.fullmatch(t) for rx in PERSON.values()) for t in tokens)
+
+    def screen(self, query: Query, sources: Sequence[ScoredPassage]) -> Screen:
+        if self.only_who(query) and not query.drugs:
+            return Screen(list(sources), abstain="the question says who, not what", say=[self.SAY])
+        return Screen(list(sources))
 
 
 class EvidenceGate:
@@ -123,6 +153,7 @@ def _applicability(config: AssistantConfig, retriever: HybridRetriever) -> Gate:
 
 GATES: dict[str, GateFactory] = {
     "instructions": lambda config, retriever: InstructionGate(config.retrieval.k),
+    "content": lambda config, retriever: ContentGate(retriever.files.lexical["words"]),
     "evidence": lambda config, retriever: EvidenceGate(config.evidence_signal, config.min_evidence),
     "vocabulary": _vocabulary,
     "applicability": _applicability,

@@ -4,7 +4,8 @@ The retriever makes it (``HybridRetriever.prepare``): the raw question, its norm
 form (what phrase rules match), the question without greetings and thanks (what the
 embedder and sentence scoring read), the text the embedder saw, its one embedding, and
 the tokens of each lexical side (with the other names of any medicine it names, so sources
-spelling it another way are found), and those medicines. No stage prepares a question again.
+spelling it another way are found), those medicines, and the look-alike conditions it
+names (hypo- or hyperthyroidism, the outer or middle ear). No stage prepares a question again.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Query:
     tokens: dict[str, list[str]] = field(default_factory=dict)  # by lexical side: "words", "char4"
     drugs: dict[str, str] = field(default_factory=dict)  # medicines it names: generic -> the name used
     expansion: tuple[str, ...] = ()  # their other names (added to what lexical matching reads)
+    conditions: dict[str, str] = field(default_factory=dict)  # look-alike conditions it names (``lookalikes.py``)
 
     @property
     def lexical_text(self) -> str:

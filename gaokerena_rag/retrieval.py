@@ -18,6 +18,7 @@ import numpy as np
 from .calibration import calibration_for
 from .documents import ScoredPassage
 from .drugs import DrugLexicon
+from .lookalikes import LookAlikes
 from .embedders import Embedder, load_embedder
 from .index import IndexFiles, check_compatible, open_index
 from .manifest import EmbedderUnavailableError
@@ -79,6 +80,9 @@ class RetrievalConfig:
     # the drug lexicon ("default": the shipped one, a path, or None): medicines a question names
     # are found under any name, and their other names added to the lexical query
     drug_lexicon: str | None = "default"
+    # the look-alike conditions ("default": the shipped list, a path, or None): what a question is about,
+    # so that the gates and sentence rules can leave out what is about a look-alike (``lookalikes.py``)
+    lookalikes: str | None = "default"
 
     def __post_init__(self) -> None:
         if self.mode not in ("hybrid", "dense", "bm25"):
@@ -143,6 +147,8 @@ class HybridRetriever:
         self.config = config or RetrievalConfig()
         lexicon = self.config.drug_lexicon
         self.lexicon = None if lexicon is None else DrugLexicon.load(*(() if lexicon == "default" else (lexicon,)))
+        alike = self.config.lookalikes
+        self.lookalikes = None if alike is None else LookAlikes.load(*(() if alike == "default" else (alike,)))
         if self.config.active("dense") > 0 and embedder is None:
             raise ValueError("dense and hybrid retrieval need an embedder")
         self.last_timings: dict[str, float] = {}
@@ -191,9 +197,10 @@ class HybridRetriever:
         out = []
         for q in queries:
             drugs = self.lexicon.find(q.raw) if self.lexicon is not None else {}
-            expansion = tuple(self.lexicon.expansion_of(drugs))
+            expansion = tuple(self.lexicon.expansion_of(drugs)) if self.lexicon is not None else ()
+            conditions = self.lookalikes.find(q.normalized) if self.lookalikes is not None else {}
             lexical = " ".join([q.raw, *expansion])
-            out.append(replace(q, drugs=drugs, expansion=expansion, tokens={
+            out.append(replace(q, drugs=drugs, expansion=expansion, conditions=conditions, tokens={
                 name: side.tokenizer(lexical) for name, side in self.files.lexical.items() if cfg.active(name) > 0}))
         return out
 

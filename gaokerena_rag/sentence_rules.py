@@ -20,9 +20,11 @@ sentence breaks, or returns None when it may be quoted. Each rule is small and n
   none of that kind («بچه را …» to a pregnant woman asking about her own skin);
 * ``their_tests``: the result of a test or image the user did not mention («MRI طبیعی بود»); advice to
   have one («یک نوار قلب بگیرید») stays;
-* ``their_numbers``: an age, duration, measurement or dose the user did not give
-  («۳۵ ساله»، «فشار ۹ روی ۶»، «۱۵۰ میلی‌گرم»);
+* ``their_numbers``: an age, duration, measurement, dose, count or schedule the user did not give
+  («۳۵ ساله»، «فشار ۹ روی ۶»، «۱۵۰ میلی‌گرم»، «روزانه ۱۰ عدد»، «۴ بار در روز»، «هر ۸ ساعت»);
 * ``their_drugs``: a medicine (``drugs.DrugLexicon``) the user did not name;
+* ``look_alike``: a look-alike of the condition the user asked about (``lookalikes.LookAlikes``):
+  hyperthyroidism to someone asking about an underactive thyroid, a caesarean after a vaginal birth;
 * ``instruction``: text that speaks to an assistant (``injection.looks_like_instruction``).
 
 What the user said counts as mentioned: a sentence about the MRI the user asked about, or
@@ -39,6 +41,7 @@ from typing import Callable
 from .citations import CITATION, CONTENT_WORDS
 from .drugs import DrugLexicon
 from .injection import looks_like_instruction
+from .lookalikes import LookAlikes
 from .normalize import normalize, strip_courtesies
 from .query import Query
 
@@ -68,7 +71,7 @@ _PEOPLE = {
     "sibling": r"برادر\w{0,4}|خواهر\w{0,4}",
     "fetus": r"جنین\w{0,3}",
 }
-_PERSON = {kind: _rx(rf"(?<!\w)({words})(?!\w)") for kind, words in _PEOPLE.items()}
+PERSON = {kind: _rx(rf"(?<!\w)({words})(?!\w)") for kind, words in _PEOPLE.items()}
 # what the other patient did, told back to them («فرنی را زودتر شروع کرده‌اید»)
 _YOU_DID = _rx(r"(?<!\w)\w{2,}_?(کرده|داده|گرفته|خورده|زده|رفته|گفته|نوشته|برده|دیده|شده)_?(اید|ای)(?!\w)")
 # a sentence cut off before its end («… آگاهی داشته باشید، به»)
@@ -91,6 +94,8 @@ _NUMBER = r"(\d+([./]\d+)?|یک|دو|سه|چهار|پنج|شش|هفت|هشت|ن�
 _THEIR_NUMBERS = _rx(
     rf"(?<!\w){_NUMBER}_?(ساله|سالگی|ماهه|ماهگی|هفتگی|هفته_?ای|روزه|روزگی|کیلو\w{{0,4}}|سانت\w{{0,4}}|"
     r"میلی_?(گرم|لیتر|متر)|mg|ml|mcg|سی_?سی|cc|واحد|درصد|ضربه)(?!\w)"
+    rf"|(?<!\w){_NUMBER}_?(عدد|قرص|کپسول|قطره|قاشق|پاف|بار_?در_?(روز|هفته|ماه|شبانه_?روز))(?!\w)"  # a count, a schedule
+    rf"|(?<!\w)هر_?{_NUMBER}_?(ساعت|روز)(?!\w)"
     rf"|(?<!\w)\d+_?(روی|بر|/)_?\d+(?!\w)"  # a blood pressure, 9/6 or «۱۲ روی ۸»
     rf"|(?<!\w){_NUMBER}_?(سال|ماه|هفته|روز)_?(است|پیش|قبل|گذشته|اخیر)")
 _VERB = _rx(r"(?<!\w)(است|هست|نیست|بود|نبود|باشد|باشند|باشید|نباشد|شود|شوند|نشود|میشود|می_?شود|دارد|دارند|"
@@ -107,12 +112,14 @@ class RuleContext:
     drugs: frozenset[str]  # generics it names
     tests: frozenset[str]  # tests and images it names
     numbers: frozenset[str]  # digits it contains
+    conditions: frozenset[str] = frozenset()  # look-alike conditions it names (``Query.conditions``)
 
     @classmethod
     def of(cls, query: Query, lexicon: DrugLexicon | None) -> "RuleContext":
         text = query.normalized
         return cls(text, frozenset(lexicon.find(text)) if lexicon else frozenset(),
-                   frozenset(_key(m.group(1)) for m in _TEST.finditer(text)), frozenset(re.findall(r"\d+", text)))
+                   frozenset(_key(m.group(1)) for m in _TEST.finditer(text)), frozenset(re.findall(r"\d+", text)),
+                   frozenset(query.conditions))
 
 
 # one name per test, whichever way it is written («ام آر آی» and «MRI»)
@@ -126,43 +133,43 @@ def _key(test: str) -> str:
     return _SAME_TEST.get(key, key)
 
 
-def _greeting(s: str, n: str, ctx: RuleContext, lex) -> bool:
+def _greeting(s: str, n: str, ctx: RuleContext, kit: "SentenceRules") -> bool:
     return len(strip_courtesies(s).split()) < 2
 
 
-def _byline(s: str, n: str, ctx: RuleContext, lex) -> bool:
+def _byline(s: str, n: str, ctx: RuleContext, kit: "SentenceRules") -> bool:
     return bool(_BYLINE.search(n)) or n.rstrip().endswith(":")
 
 
-def _sign_off(s: str, n: str, ctx: RuleContext, lex) -> bool:
+def _sign_off(s: str, n: str, ctx: RuleContext, kit: "SentenceRules") -> bool:
     return bool(_SIGN_OFF.search(n))
 
 
-def _question_back(s: str, n: str, ctx: RuleContext, lex) -> bool:
+def _question_back(s: str, n: str, ctx: RuleContext, kit: "SentenceRules") -> bool:
     return n.rstrip(" .»)").endswith(("؟", "?"))
 
 
-def _fragment(s: str, n: str, ctx: RuleContext, lex) -> bool:
+def _fragment(s: str, n: str, ctx: RuleContext, kit: "SentenceRules") -> bool:
     return len(CONTENT_WORDS(s)) < 3 or len(n.split()) < 4 or not _VERB.search(n) or bool(_CUT.search(n))
 
 
-def _needs_context(s: str, n: str, ctx: RuleContext, lex) -> bool:
+def _needs_context(s: str, n: str, ctx: RuleContext, kit: "SentenceRules") -> bool:
     return bool(_NEEDS_CONTEXT.search(n))
 
 
-def _their_words(s: str, n: str, ctx: RuleContext, lex) -> bool:
+def _their_words(s: str, n: str, ctx: RuleContext, kit: "SentenceRules") -> bool:
     return bool(_THEIR_WORDS.search(n)) or bool(_YOU_DID.search(n))
 
 
-def _their_people(s: str, n: str, ctx: RuleContext, lex) -> bool:
-    return any(rx.search(n) and not rx.search(ctx.normalized) for rx in _PERSON.values())
+def _their_people(s: str, n: str, ctx: RuleContext, kit: "SentenceRules") -> bool:
+    return any(rx.search(n) and not rx.search(ctx.normalized) for rx in PERSON.values())
 
 
-def _their_tests(s: str, n: str, ctx: RuleContext, lex) -> bool:
+def _their_tests(s: str, n: str, ctx: RuleContext, kit: "SentenceRules") -> bool:
     return bool(_RESULT.search(n)) and any(_key(m.group(1)) not in ctx.tests for m in _TEST.finditer(n))
 
 
-def _their_numbers(s: str, n: str, ctx: RuleContext, lex) -> bool:
+def _their_numbers(s: str, n: str, ctx: RuleContext, kit: "SentenceRules") -> bool:
     for m in _THEIR_NUMBERS.finditer(n):
         digits = re.findall(r"\d+", m.group(0))
         if not digits or not set(digits) <= ctx.numbers:
@@ -170,31 +177,36 @@ def _their_numbers(s: str, n: str, ctx: RuleContext, lex) -> bool:
     return False
 
 
-def _their_drugs(s: str, n: str, ctx: RuleContext, lex) -> bool:
-    return lex is not None and any(g not in ctx.drugs for g in lex.find(n))
+def _their_drugs(s: str, n: str, ctx: RuleContext, kit: "SentenceRules") -> bool:
+    return kit.lexicon is not None and any(g not in ctx.drugs for g in kit.lexicon.find(n))
 
 
-def _instruction(s: str, n: str, ctx: RuleContext, lex) -> bool:
+def _look_alike(s: str, n: str, ctx: RuleContext, kit: "SentenceRules") -> bool:
+    return kit.lookalikes is not None and bool(ctx.conditions) and bool(kit.lookalikes.look_alikes(n, ctx.conditions))
+
+
+def _instruction(s: str, n: str, ctx: RuleContext, kit: "SentenceRules") -> bool:
     return bool(looks_like_instruction(s))
 
 
-Rule = Callable[[str, str, RuleContext, "DrugLexicon | None"], bool]
+Rule = Callable[[str, str, RuleContext, "SentenceRules"], bool]
 RULES: dict[str, Rule] = {
     "greeting": _greeting, "byline": _byline, "sign_off": _sign_off, "question_back": _question_back,
     "fragment": _fragment, "needs_context": _needs_context, "their_words": _their_words, "their_people": _their_people,
     "their_tests": _their_tests, "their_numbers": _their_numbers, "their_drugs": _their_drugs,
-    "instruction": _instruction,
+    "look_alike": _look_alike, "instruction": _instruction,
 }
 
 
 class SentenceRules:
-    """The rules in force (all by default), with the drug lexicon they use."""
+    """The rules in force (all by default), with the drug lexicon and look-alike conditions they use."""
 
-    def __init__(self, lexicon: DrugLexicon | None = None, rules: tuple[str, ...] | None = None):
+    def __init__(self, lexicon: DrugLexicon | None = None, rules: tuple[str, ...] | None = None,
+                 lookalikes: LookAlikes | None = None):
         unknown = set(rules or ()) - set(RULES)
         if unknown:
             raise ValueError(f"unknown sentence rule(s) {sorted(unknown)}; expected some of {', '.join(RULES)}")
-        self.lexicon = lexicon
+        self.lexicon, self.lookalikes = lexicon, lookalikes
         self.rules = [(name, RULES[name]) for name in (rules if rules is not None else tuple(RULES))]
 
     def context(self, query: Query) -> RuleContext:
@@ -205,6 +217,6 @@ class SentenceRules:
         text = " ".join(CITATION.sub(" ", sentence).split())
         n = normalize(text)
         for name, rule in self.rules:
-            if rule(text, n, context, self.lexicon):
+            if rule(text, n, context, self):
                 return name
         return None

@@ -106,11 +106,12 @@ class ConsultationComposer:
 
 
 def build(options: dict, retriever=None) -> ConsultationComposer:
-    """The registered factory: sentences in the retriever's character-4-gram space, rules with its drug lexicon."""
+    """The registered factory: sentences in the retriever's character-4-gram space, rules with its drug lexicon
+    and look-alike conditions."""
     options = dict(options)
     names = options.pop("rules", None)  # the sentence rules in force, by name (default: all)
-    extra = {"rules": SentenceRules(retriever.lexicon if retriever is not None else None,
-                                    tuple(names) if names is not None else None)}
+    extra = {"rules": SentenceRules(getattr(retriever, "lexicon", None), tuple(names) if names is not None else None,
+                                    getattr(retriever, "lookalikes", None))}
     if retriever is not None and retriever.lexical_vectorizer("char4"):
         extra["vectorize"] = retriever.lexical_vectorizer("char4")
     return ConsultationComposer(**extra, **options)
