@@ -1,23 +1,25 @@
 """Calibrate and measure the gates that decide whether to answer: off-domain refusal, false abstention.
 
-Index: the default knowledge base (MF3QA train only). Three thresholds are set together on
-MF3QA dev 1-1000 and the first half of the written non-medical questions
-(``training/data/out_of_domain_fa.json``):
+Index: the default knowledge base (MF3QA train only). Four settings are chosen together on
+MF3QA dev 1-1000, the 95 written non-emergency questions of ``training/data/redflag_examples.json``
+(short questions as a chat box gets them; MF3QA's are long stories) and the first half of the
+written non-medical questions (``training/data/out_of_domain_fa.json``):
 
 * ``abstention.min_evidence``: the ``evidence`` gate abstains when the best source's dense
   cosine is below it (unless the question names a medicine);
-* ``abstention.min_known_words``: the ``vocabulary`` gate abstains when fewer of the question's
-  words than this are words of 100+ passages (unless it names a medicine);
+* ``abstention.min_known_words`` and ``known_df``: the ``vocabulary`` gate abstains when fewer of
+  the question's words than this are words of ``known_df``+ passages (unless it names a medicine);
 * ``applicability.min_question``: the ``applicability`` gate abstains when no consultation's
   patient question is this close to the user's.
 
-The three that refuse the most calibration non-medical questions while abstaining on at
-most ``--budget`` of calibration dev questions (every gate counted, a medicine no source
-names included) is written to the embedder's calibration file. Reported on dev 1001-2000
-and the other non-medical half: false abstention, refusal, why each abstention happened,
-and the share of retrieved consultations the gate judged applicable.
+The settings that refuse the most calibration non-medical questions while abstaining on at
+most ``--budget`` of calibration dev questions and ``--short-budget`` of the short questions
+(every gate counted, a medicine no source names included) are written to the embedder's
+calibration file. Reported on dev 1001-2000, 100 short medical questions written for other
+checks (held out) and the other non-medical half: false abstention, refusal, why each
+abstention happened, and the share of retrieved consultations the gate judged applicable.
 
-    python benchmarks/answer_gates.py [--budget 0.08] [--calibrate-only]
+    python benchmarks/answer_gates.py [--budget 0.08] [--short-budget 0.05] [--calibrate-only]
 
 Writes the ``answer-gates`` section of BENCHMARKS.md.
 """
@@ -49,6 +51,7 @@ def signals(assistant: GaokerenaAssistant, questions: list[str]) -> list[dict]:
     medicine, whether one is named by no source, and the closest consultation question."""
     gates = {g.name: g for g in assistant.gates}
     judge = gates["applicability"].judge
+    words = gates["vocabulary"].words
     out = []
     queries = assistant.retriever.prepare_many(questions)
     found = assistant.retriever.retrieve_many(queries, assistant.k + assistant.config.spare_sources)
@@ -58,35 +61,56 @@ def signals(assistant: GaokerenaAssistant, questions: list[str]) -> list[dict]:
         applies = judge.assess(query, kept, terms)
         held = {t for a in applies for t in a.terms}
         out.append({"dense": evidence(kept, assistant.config.evidence_signal), "drugs": bool(query.drugs),
-                    "known": gates["vocabulary"].share(query),
+                    "dfs": [words.document_frequency(t) for t in words.tokenizer(query.stripped)],
                     "drug_missing": any(t.kind == "drug" and t.text not in held for t in terms),
                     "closest": max((1.0 if a.question is None else a.question for a in applies), default=0.0)})
     return out
 
 
-def abstained(rows: list[dict], t_dense: float, t_known: float, t_question: float) -> np.ndarray:
+def columns(rows: list[dict]) -> dict[str, np.ndarray]:
+    """What the thresholds act on, as arrays; ``known@N``: the share of a question's words found in N passages or
+    more (the vocabulary gate), for each N tried."""
+    col = {k: np.array([r[k] for r in rows]) for k in ("dense", "drugs", "drug_missing", "closest")}
+    for n in KNOWN_DF:
+        col[f"known@{n}"] = np.array([np.mean([d >= n for d in r["dfs"]]) if r["dfs"] else 0.0 for r in rows])
+    return col
+
+
+def abstained(col: dict[str, np.ndarray], t_dense: float, t_known: float, t_question: float,
+              known_df: int) -> np.ndarray:
     """Which questions the gates would abstain on at these thresholds (in the gates' order)."""
-    col = {k: np.array([r[k] for r in rows]) for k in ("dense", "drugs", "known", "drug_missing", "closest")}
     named = col["drugs"].astype(bool)
-    return (((col["dense"] < t_dense) & ~named) | ((col["known"] < t_known) & ~named)
+    return (((col["dense"] < t_dense) & ~named) | ((col[f"known@{known_df}"] < t_known) & ~named)
             | col["drug_missing"].astype(bool) | (col["closest"] < t_question))
 
 
-def calibrate(dev: list[dict], ood: list[dict], budget: float) -> tuple[float, float, float, dict]:
-    grids = [[0.0] + [float(np.quantile([r[k] for r in dev], q)) for q in np.linspace(0.005, budget, 16)]
-             for k in ("dense", "known", "closest")]
+def calibrate(dev: list[dict], short: list[dict], ood: list[dict], budget: float,
+              short_budget: float) -> tuple[float, float, float, int, dict]:
+    """The thresholds that refuse the most non-medical questions while abstaining on at most ``budget`` of dev
+    questions and ``short_budget`` of short written medical questions (MF3QA's questions are long stories; a
+    chat box gets «میگرن دارم نور اذیتم میکنه»)."""
+    dev, short, ood = columns(dev), columns(short), columns(ood)
+
+    def grid(values):
+        return [0.0] + [float(np.quantile(values, q)) for q in np.linspace(0.005, budget, 16)]
+
     best = None
-    for td in grids[0]:
-        for tk in grids[1]:
-            for tq in grids[2]:
-                dev_rate = float(abstained(dev, td, tk, tq).mean())
-                if dev_rate > budget:
-                    continue
-                key = (float(abstained(ood, td, tk, tq).mean()), -dev_rate)
-                if best is None or key > best[0]:
-                    best = (key, td, tk, tq)
-    (ood_rate, neg_dev), td, tk, tq = best
-    return td, tk, tq, {"dev_abstain": -neg_dev, "ood_refusal": ood_rate}
+    for known_df in KNOWN_DF:
+        for td in grid(dev["dense"]):
+            for tk in grid(dev[f"known@{known_df}"]):
+                for tq in grid(dev["closest"]):
+                    dev_rate = float(abstained(dev, td, tk, tq, known_df).mean())
+                    short_rate = float(abstained(short, td, tk, tq, known_df).mean())
+                    if dev_rate > budget or short_rate > short_budget:
+                        continue
+                    key = (float(abstained(ood, td, tk, tq, known_df).mean()), -dev_rate - short_rate)
+                    if best is None or key > best[0]:
+                        best = (key, td, tk, tq, known_df, dev_rate, short_rate)
+    (ood_rate, _), td, tk, tq, known_df, dev_rate, short_rate = best
+    return td, tk, tq, known_df, {"dev_abstain": dev_rate, "short_abstain": short_rate, "ood_refusal": ood_rate}
+
+
+KNOWN_DF = (10, 20, 50, 100)  # "a word the corpus uses": found in this many passages or more
 
 
 def main() -> None:
@@ -94,6 +118,8 @@ def main() -> None:
     ap.add_argument("--data", default=str(ROOT.parent / "shared/data/mf3qa"))
     ap.add_argument("--n", type=int, default=1000, help="dev questions per half")
     ap.add_argument("--budget", type=float, default=0.08, help="largest share of calibration dev abstained on")
+    ap.add_argument("--short-budget", type=float, default=0.05,
+                    help="largest share of the short written medical questions (calibration) abstained on")
     ap.add_argument("--calibrate-only", action="store_true")
     ap.add_argument("--report-only", action="store_true", help="report with the stored calibration")
     args = ap.parse_args()
@@ -108,33 +134,40 @@ def main() -> None:
     calib, report = dev[:half][: args.n], dev[half:][: args.n]
     ood = json.loads((ROOT / "training/data/out_of_domain_fa.json").read_text("utf-8"))["questions"]
     ood_calib, ood_report = ood[: len(ood) // 2], ood[len(ood) // 2:]
+    short_calib = json.loads((ROOT / "training/data/redflag_examples.json").read_text("utf-8"))["look_alikes"]
+    short_report = held_out_short()
 
     assistant = GaokerenaAssistant.from_index(kb.index_path)
     embedder = assistant.retriever.embedder
     if args.report_only:
         cal = assistant.retriever.calibration
         td, tk = cal.abstention["min_evidence"], cal.abstention["min_known_words"]
-        tq, fit = cal.applicability["min_question"], None
+        tq, kdf = cal.applicability["min_question"], cal.abstention.get("known_df", 100)
     else:
         t0 = time.perf_counter()
-        td, tk, tq, fit = calibrate(signals(assistant, calib), signals(assistant, ood_calib), args.budget)
+        td, tk, tq, kdf, fit = calibrate(signals(assistant, calib), signals(assistant, short_calib),
+                                         signals(assistant, ood_calib), args.budget, args.short_budget)
         today = time.strftime("%Y-%m-%d")
-        made_on = (f"MF3QA dev 1-{len(calib)} (at most {args.budget:.0%} abstained on, every gate counted) and "
-                   f"questions 1-{len(ood_calib)} of training/data/out_of_domain_fa.json, {kb.index_path.name} "
-                   f"(benchmarks/answer_gates.py, {today}; calibration: dev abstained on {fit['dev_abstain']:.3f}, "
-                   f"non-medical refused {fit['ood_refusal']:.3f})")
+        made_on = (f"MF3QA dev 1-{len(calib)} (at most {args.budget:.0%} abstained on, every gate counted), the "
+                   f"{len(short_calib)} written non-emergency questions of training/data/redflag_examples.json (at most "
+                   f"{args.short_budget:.0%}) and questions 1-{len(ood_calib)} of training/data/out_of_domain_fa.json, "
+                   f"{kb.index_path.name} (benchmarks/answer_gates.py, {today}; calibration: dev abstained on "
+                   f"{fit['dev_abstain']:.3f}, short questions {fit['short_abstain']:.3f}, non-medical refused "
+                   f"{fit['ood_refusal']:.3f})")
         write_calibration(embedder, "abstention", {"signal": assistant.config.evidence_signal,
                                                    "min_evidence": round(td, 4), "min_known_words": round(tk, 4),
-                                                   "known_df": 100, "made_on": made_on})
+                                                   "known_df": kdf, "made_on": made_on})
         write_calibration(embedder, "applicability", {"min_question": round(tq, 4), "made_on": made_on})
         print(json.dumps({"min_evidence": round(td, 4), "min_known_words": round(tk, 4), "min_question": round(tq, 4),
-                          **fit, "seconds": round(time.perf_counter() - t0, 1)}))
+                          "known_df": kdf, **fit, "seconds": round(time.perf_counter() - t0, 1)}))
     if args.calibrate_only:
         return
 
     assistant = GaokerenaAssistant.from_index(kb.index_path)  # with the new calibration
     answers = [assistant.ask(q) for q in report]
     refused = [assistant.ask(q) for q in ood_report]
+    short = [assistant.ask(q) for q in short_report]
+    short_why = Counter(_reason(a) for a in short if a.abstained)
     why = Counter(_reason(a) for a in answers if a.abstained)
     judged = [s.applies for a in answers for s in a.sources if s.applies is not None]
     retrieved = [w for a in answers for w in a.withheld if w.get("gate") == "applicability"]
@@ -143,8 +176,9 @@ def main() -> None:
         "## Answer gates: off-domain refusal and false abstention (index: train consultations only)",
         "",
         f"Machine: {machine()}. Written by `benchmarks/answer_gates.py`. Embedder `{embedder.spec}`. Calibrated "
-        f"together on dev 1–{len(calib)} and non-medical questions 1–{len(ood_calib)}: `min_evidence` "
-        f"{td:.4f} (dense), `min_known_words` {tk:.4f} (share of the question's words in 100+ passages), "
+        f"together on dev 1–{len(calib)}, short written medical questions and non-medical questions "
+        f"1–{len(ood_calib)}: `min_evidence` {td:.4f} (dense), `min_known_words` {tk:.4f} (share of the question's "
+        f"words in {kdf}+ passages), "
         f"`min_question` {tq:.4f} (consultation question closeness); made on: "
         f"{assistant.retriever.calibration.abstention['made_on']}.",
         "",
@@ -152,22 +186,36 @@ def main() -> None:
             (f"MF3QA dev {half + 1}–{half + len(report)}: false abstention", f"{np.mean([a.abstained for a in answers]):.3f}"),
             (f"written non-medical questions {len(ood_calib) + 1}–{len(ood)}: refused",
              f"{np.mean([a.abstained for a in refused]):.3f}"),
+            (f"short written medical questions, held out ({len(short_report)}: the trap set, the look-alikes, the "
+             "non-emergencies of red-flag batch 2): false abstention", f"{np.mean([a.abstained for a in short]):.3f}"),
             ("dev answers under an emergency banner (guidance only)", f"{np.mean([a.guidance for a in answers]):.3f}"),
             ("retrieved consultations judged applicable (kept / kept + left out)",
              f"{kept / (kept + left):.3f}" if kept + left else "–"),
         ], ["measure", "value"]),
         "",
         "Why dev questions were abstained on: " + (", ".join(f"{k} {v}" for k, v in why.most_common()) or "none") + ".",
+        "Why short written medical questions were: " + (", ".join(f"{k} {v}" for k, v in short_why.most_common())
+                                                        or "none") + ".",
     ]
     write_section("answer-gates", "\n".join(body))
     print("\n".join(body))
+
+
+def held_out_short() -> list[str]:
+    """Short medical questions written for other checks and never used to calibrate a gate: the trap set, the
+    look-alike questions and the non-emergencies of red-flag batch 2."""
+    data = ROOT / "benchmarks/data"
+    out = [x["q"] for f in ("trap_questions_fa.json", "lookalike_questions_fa.json")
+           for x in json.loads((data / f).read_text("utf-8"))["questions"]]
+    return out + json.loads((data / "redflags_batch2_fa.json").read_text("utf-8"))["look_alikes"]
 
 
 def _reason(answer) -> str:
     r = answer.abstain_reason or ""
     return ("evidence" if r.startswith("best ") else "vocabulary" if r.startswith("known words")
             else "medicine in no source" if r.startswith("no source names")
-            else "no close consultation" if r.startswith("no consultation close") else r.split(" ")[0])
+            else "no close consultation" if r.startswith("no consultation close")
+            else "look-alike" if r.startswith("every close consultation is about") else r.split(" ")[0])
 
 
 if __name__ == "__main__":

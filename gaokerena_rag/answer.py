@@ -66,7 +66,10 @@ class Answer:
         closest = max(consultations, key=lambda s: (s.applies or {}).get("question") or 0.0)
         words = closest.consultation[0].split()
         asked = " ".join(words[:14]) + ("…" if len(words) > 14 else "")
-        return f"از {persian_count(len(consultations))} مشاوره‌ی مشابه؛ نزدیک‌ترین پرسش: «{asked}»"
+        out = f"از {persian_count(len(consultations))} مشاوره‌ی مشابه؛ نزدیک‌ترین پرسش: «{asked}»"
+        off = sum(c.applicable is False for c in self.citations if c.claim)
+        # a generator may write what belongs to another patient's case: the check says how much
+        return out + (f"؛ {persian_count(off)} جمله شاید به بیمار دیگری مربوط باشد" if off else "")
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "text": self.text, "summary": self.summary}

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Sequence
 
 from .documents import ScoredPassage
@@ -62,6 +63,9 @@ class Applicability:
         text to TF-IDF over character 4-grams (``HybridRetriever.lexical_vectorizer``)."""
         self.words, self.vectorize, self.lexicon = words, vectorize, lexicon
         self.max_df, self.min_df = max_df, min_df
+        # a source reads the same every time it comes back: its terms are found once
+        self.terms_in = lru_cache(maxsize=4096)(self._terms_in)
+        self.asked = lru_cache(maxsize=4096)(self._asked)
 
     def key_terms(self, query: Query) -> list[KeyTerm]:
         out: list[KeyTerm] = []
@@ -83,12 +87,16 @@ class Applicability:
         """Medicines under their generic names, so «لکساپرو» and «اس سیتالوپرام» read alike."""
         return self.lexicon.canonical(text) if self.lexicon is not None else text
 
-    def terms_in(self, text: str) -> set[str]:
-        """The word tokens and medicines (generics) a text holds."""
+    def _asked(self, question: str) -> dict[str, float]:
+        """A consultation's patient question as the closeness compares it (``asked``, remembered; read only)."""
+        return self.vectorize(self._canonical(strip_courtesies(question)))
+
+    def _terms_in(self, text: str) -> frozenset[str]:
+        """The word tokens and medicines (generics) a text holds (``terms_in``, remembered)."""
         found = set(self.words.tokenizer(text))
         if self.lexicon is not None:
             found |= set(self.lexicon.find(text))
-        return found
+        return frozenset(found)
 
     def assess(self, query: Query, sources: Sequence[ScoredPassage],
                terms: Sequence[KeyTerm] | None = None) -> list[Applies]:
@@ -99,7 +107,7 @@ class Applicability:
             parts = s.consultation
             held = self.terms_in(s.text)
             have = tuple(t.text for t in terms if t.text in held)
-            closeness = cosine(q, self.vectorize(self._canonical(strip_courtesies(parts[0])))) if parts else None
+            closeness = cosine(q, self.asked(parts[0])) if parts else None
             out.append(Applies(question=closeness, terms=have,
                                missing=tuple(t.text for t in terms if t.text not in held)))
         return out

@@ -27,8 +27,8 @@ from typing import Sequence
 
 from .applicability import Applicability, KeyTerm
 from .documents import ScoredPassage
-from .lookalikes import LookAlikes
 from .gates import Screen
+from .lookalikes import LookAlikes
 from .query import Query
 
 
@@ -67,7 +67,7 @@ class ApplicabilityGate:
         min_question = settings.min_question if settings.min_question is not None else (
             float(calibrated) if calibrated is not None else FALLBACK_MIN_QUESTION)
         return cls(Applicability(words, vectorize, retriever.lexicon, settings.max_df, settings.min_df),
-                   min_question, settings.term_slack, lookalikes=getattr(retriever, "lookalikes", None))
+                   min_question, settings.term_slack, lookalikes=retriever.lookalikes)
 
     def screen(self, query: Query, sources: Sequence[ScoredPassage]) -> Screen:
         terms = self.judge.key_terms(query)
@@ -87,9 +87,10 @@ class ApplicabilityGate:
         alike = self._look_alikes(query, sources)
         if all(i in alike for i in close):
             others = list(dict.fromkeys(c for i in close for c in alike[i]))
-            return Screen(self._judged(sources, found, set()), abstain=f"every close consultation is about {', '.join(others)}",
-                          say=[f"منابع یافت‌شده درباره‌ی {_quoted(self.lookalikes.shown(others))} است، نه "
-                               f"{_quoted(self.lookalikes.shown(query.conditions))}؛ از آن‌ها پاسخی برای شما ساخته نشد."])
+            said = (f"منابع یافت‌شده درباره‌ی {_quoted(self.lookalikes.shown(others))} است، نه "
+                    f"{_quoted(self.lookalikes.shown(query.conditions))}؛ از آن‌ها پاسخی برای شما ساخته نشد.")
+            return Screen(self._judged(sources, found, set()),
+                          abstain=f"every close consultation is about {', '.join(others)}", say=[said])
         close = [i for i in close if i not in alike]
         most = max(len(found[i].terms) for i in close)
         floor = most - (self.term_slack if most >= 2 else 0)

@@ -34,6 +34,7 @@ from .index import IndexSettings
 from .query import Query
 from .retrieval import HybridRetriever
 from .safety import PHYSICIAN_NOTICE, RedFlagDetector, RedFlags, emergency_notice, suicide_notice
+from .sentence_rules import SentenceRules
 
 ABSTAIN_TEXT = ("منبع معتبری که به این پرسش پاسخ دهد پیدا نشد، پس پاسخی نمی‌سازم. "
                 "نزدیک‌ترین منابعی که یافتم (برای مطالعه، نه به عنوان پاسخ):")
@@ -68,6 +69,7 @@ class GaokerenaAssistant:
         self.config = (config or AssistantConfig()).calibrated(retriever.calibration)
         self.generator = generator or load_generator(self.config.generator, retriever)
         self.gates = build_gates(self.config.gates, self.config, retriever)
+        self.rules = SentenceRules(retriever.lexicon, lookalikes=retriever.lookalikes)  # per-sentence `applicable`
         self.red_flags = RedFlagDetector.from_config(self.config.red_flag_classifier, self.retriever.embedder,
                                                      self.config.retrieval.max_embedded_chars)
         self.guidance = EmergencyGuidance.load(*(() if self.config.emergency_guidance == "default"
@@ -170,7 +172,7 @@ class GaokerenaAssistant:
             written.append(sentence)
             yield citations.drop_invalid(sentence, len(sources))[0]
         timings["generate_s"] = time.perf_counter() - t2
-        report = self._timed(timings, "check_s", self.check, "".join(written), sources)
+        report = self._timed(timings, "check_s", self.check, "".join(written), sources, query)
         yield "\n\n" + PHYSICIAN_NOTICE
         timings["total_s"] = time.perf_counter() - t0
         yield Answer(body=report.text, citations=report.sentences, grounding=report.grounding,
@@ -189,14 +191,26 @@ class GaokerenaAssistant:
         if buffer.strip():
             yield buffer
 
-    def check(self, text: str, sources: Sequence[ScoredPassage]) -> citations.CitationReport:
-        """Every sentence of ``text`` against the sources it cites (embedded as the index embeds passages)."""
+    def check(self, text: str, sources: Sequence[ScoredPassage], query: Query | None = None) -> citations.CitationReport:
+        """Every sentence of ``text`` against the sources it cites (embedded as the index embeds passages): is it
+        supported; and, given the ``query``, does it apply to the person who asked (the sentence rules, and the
+        applicability of every source it cites)? A generator may write what no rule allowed: this says so."""
         embed = None
         if self.retriever.embedder is not None:
             cap = self.retriever.manifest["chunking"].get("embed_max_chars") or IndexSettings().embed_max_chars
             embed = lambda texts: self.retriever.embedder.embed_passages([t[:cap] for t in texts])  # noqa: E731
-        return citations.check(text, [s.text for s in sources], framing=self.generator.framing,
-                               thresholds=self.config.support, embed=embed)
+        report = citations.check(text, [s.text for s in sources], framing=self.generator.framing,
+                                 thresholds=self.config.support, embed=embed)
+        if query is not None:
+            context, by_n = self.rules.context(query), {s.n: s for s in sources}
+            for item in report.sentences:
+                if not item.claim:
+                    continue
+                rule = self.rules.why_not(item.sentence, context)
+                off = any((by_n[n].applies or {}).get("applies") is False for n in item.cited if n in by_n)
+                item.not_applicable = rule or ("source" if off else None)
+                item.applicable = item.not_applicable is None
+        return report
 
     def _notice(self, flags: RedFlags) -> str | None:
         if not flags.emergency:

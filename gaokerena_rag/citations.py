@@ -88,6 +88,10 @@ class SentenceCheck:
     supported: bool
     claim: bool = True  # framing phrases and notices are not claims
     support: float = 0.0  # best support score over the cited sources
+    # whether it applies to the person who asked (``sentence_rules``, and every cited source applies): None until
+    # judged; ``not_applicable`` names the rule it breaks, or "source" when a cited source does not apply
+    applicable: bool | None = None
+    not_applicable: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

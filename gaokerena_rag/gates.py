@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 
 from .documents import ScoredPassage
@@ -60,14 +61,18 @@ class InstructionGate:
 
     def __init__(self, k: int):
         self.k = k
+        # a source reads the same every time it comes back: judged once (folding a text is most of the cost)
+        self.planted = lru_cache(maxsize=4096)(planted_instruction)
 
     def screen(self, query: Query, sources: Sequence[ScoredPassage]) -> Screen:
         kept, withheld = [], []
         for s in sources:
-            found = planted_instruction(f"{s.title}\n{s.text}")
+            if len(kept) == self.k:
+                break  # the rest would not be used: not judged
+            found = self.planted(f"{s.title}\n{s.text}")
             if found:
                 withheld.append({"doc_id": s.doc_id, "passage_id": s.passage_id, "gate": self.name, "found": found})
-            elif len(kept) < self.k:
+            else:
                 kept.append(s)
         return Screen(kept, withheld)
 

@@ -16,8 +16,8 @@ sentence breaks, or returns None when it may be quoted. Each rule is small and n
   which is not quoted with it;
 * ``their_words``: it points back at what the other patient wrote or did («که گفتید»، «با توجه به شرح حال»،
   «شروع کرده‌اید»);
-* ``their_people``: a child, spouse, parent, sibling or fetus of the other consultation when the user names
-  none of that kind («بچه را …» to a pregnant woman asking about her own skin);
+* ``their_people``: a child, spouse, parent, sibling or fetus of the other consultation, or its pregnancy or
+  nursing, when the user names none of that kind («بچه را …» to a pregnant woman asking about her own skin);
 * ``their_tests``: the result of a test or image the user did not mention («MRI طبیعی بود»); advice to
   have one («یک نوار قلب بگیرید») stays;
 * ``their_numbers``: an age, duration, measurement, dose, count or schedule the user did not give
@@ -29,7 +29,8 @@ sentence breaks, or returns None when it may be quoted. Each rule is small and n
 
 What the user said counts as mentioned: a sentence about the MRI the user asked about, or
 the dose of the drug the user named, stays. The effect of each rule on MF3QA dev is
-measured by ``benchmarks/keypoint_coverage.py`` (``--rules`` ablation).
+measured by ``benchmarks/sentence_rules_cost.py``: what it withholds, and the key-point
+coverage that costs.
 """
 
 from __future__ import annotations
@@ -61,7 +62,9 @@ _SIGN_OFF = _rx(r"(با_?تشکر|با_?ارزوی|ارزوی_?سلامتی|مو
 _NEEDS_CONTEXT = _rx(r"^(و|یا|ولی|اما|پس|زیرا|چون|چرا_?که|بنابراین|بنابر_?این|لذا|در_?نتیجه|در_?این_?صورت|در_?غیر_?این_?صورت|"
                      r"در_?این_?مورد|در_?این_?حالت|در_?ان_?صورت|این_?(مورد|مشکل|علامت|حالت|دارو|قرص|ازمایش)|"
                      r"که|را|به_?همین_?دلیل|به_?این_?دلیل|همچنین_?این|البته_?این|اینجوری|اینطوری|این_?طور|"
-                     r"این_?همه|این_?کار|اینها|این_?ها|ایشان|ایشون|او|اون)(\s|$)")
+                     r"این_?همه|این_?کار|اینها|این_?ها|ایشان|ایشون|او|اون|ضمنا|چه)(\s|$)"
+                     # what it refers to was said before: «علل مشکل فوق»، «پودر مذکور»
+                     r"|(?<!\w)(فوق|مذکور|یاد_?شده|ذکر_?شده|گفته_?شده)(?!\w)")
 # a person of the other consultation: «بچه»، «همسرتان» — advice for them is not for this user. By kind: a
 # sentence about a child does not fit a question about a fetus or a spouse.
 _PEOPLE = {
@@ -70,6 +73,7 @@ _PEOPLE = {
     "parent": r"مادر\w{0,4}|پدر\w{0,4}|مادربزرگ\w{0,3}|پدربزرگ\w{0,3}",
     "sibling": r"برادر\w{0,4}|خواهر\w{0,4}",
     "fetus": r"جنین\w{0,3}",
+    "pregnancy": r"باردار\w{0,3}|حامله\w{0,3}|حاملگی|شیرده\w{0,3}",  # a pregnant or nursing patient's case
 }
 PERSON = {kind: _rx(rf"(?<!\w)({words})(?!\w)") for kind, words in _PEOPLE.items()}
 # what the other patient did, told back to them («فرنی را زودتر شروع کرده‌اید»)
@@ -79,7 +83,11 @@ _CUT = _rx(r"(?<!\w)(به|از|در|با|برای|را|که|و|یا|تا|مثل|
 _THEIR_WORDS = _rx(r"(که_?(گفتید|گفته_?اید|نوشتید|نوشته_?اید|فرمودید|ذکر_?کردید|اشاره_?کردید|دارید_?و)|"
                    r"(با_?توجه_?به|طبق)_?(شرح_?حال|توضیحات|گفته|علائم_?ذکر|مطالب|سن|سابقه|نتیجه|جواب|ازمایش|"
                    r"عکس|سونو|ام_?ار_?ای|گزارش|شرایط_?شما)|همانطور_?که_?(گفتید|نوشتید|فرمودید)|"
-                   r"(فرزند|کودک|بچه|همسر|مادر|پدر|پسر|دختر)_?(تان|شما)\s)")
+                   r"(فرزند|کودک|بچه|همسر|مادر|پدر|پسر|دختر)_?(تان|شما)\s|"
+                   # what the other patient has or is, said to them: «شما دچار چاقی … هستید»، «سن شما مشخص نیست»
+                   r"(?<!\w)شما_?(دچار|مبتلا)|(?<!\w)(مشکل|علائم|علایم|شرایط|بیماری|وضعیت|سن|وزن|قد|شرح_?حال|سابقه|"
+                   r"ازمایش|ازمایشات|ازمایشتان|سونوگرافی|جواب|نتیجه)_?(شما|تان|تون)(?!\w)|"
+                   r"(?<!\w)به_?توجه_?به(?!\w))")
 _TESTS = (r"ازمایش\w{0,6}|ازمایشات|سونوگرافی|سونو|ماموگرافی|رادیولوژی|گرافی|عکس_?(رنگی|ساده)?|ام_?ار_?ای|mri|"
           r"سی_?تی_?(اسکن)?|ct|اسکن|اندوسکوپی|کولونوسکوپی|نوار_?(قلب|مغز|عصب)|اکو(کاردیوگرافی)?|"
           r"emg|eeg|ecg|تست_?ورزش|پاپ_?اسمیر|بیوپسی|نمونه_?برداری|پاتولوژی|کشت_?(ادرار|خون|مدفوع|حلق)|"
@@ -93,7 +101,7 @@ _RESULT = _rx(r"(طبیعی|نرمال|غیر_?طبیعی|مشکلی_?(ندار�
 _NUMBER = r"(\d+([./]\d+)?|یک|دو|سه|چهار|پنج|شش|هفت|هشت|نه|ده|بیست|سی|چهل|پنجاه|صد|نیم)"
 _THEIR_NUMBERS = _rx(
     rf"(?<!\w){_NUMBER}_?(ساله|سالگی|ماهه|ماهگی|هفتگی|هفته_?ای|روزه|روزگی|کیلو\w{{0,4}}|سانت\w{{0,4}}|"
-    r"میلی_?(گرم|لیتر|متر)|mg|ml|mcg|سی_?سی|cc|واحد|درصد|ضربه)(?!\w)"
+    r"میلی_?(گرم|لیتر|متر)|میلی|میل|mg|ml|mm|mcg|سی_?سی|cc|واحد|درصد|ضربه)(?!\w)"
     rf"|(?<!\w){_NUMBER}_?(عدد|قرص|کپسول|قطره|قاشق|پاف|بار_?در_?(روز|هفته|ماه|شبانه_?روز))(?!\w)"  # a count, a schedule
     rf"|(?<!\w)هر_?{_NUMBER}_?(ساعت|روز)(?!\w)"
     rf"|(?<!\w)\d+_?(روی|بر|/)_?\d+(?!\w)"  # a blood pressure, 9/6 or «۱۲ روی ۸»
@@ -102,6 +110,10 @@ _VERB = _rx(r"(?<!\w)(است|هست|نیست|بود|نبود|باشد|باشند
             r"ندارد|دارید|ندارید|کنید|نکنید|کند|کنند|نکند|دهید|ندهید|بدهید|بخورید|نخورید|بگیرید|بزنید|بمانید|"
             r"کرد|کردن|شد|نشد|گردد|گردید|یابد|گیرد|بیاید|هستند|نیستند|است\.|ست)(?!\w)"
             r"|(?<!\w)(ن?می_?\w{2,}|ب\w{2,}(ید|د|ند))(?!\w)|\w{2,}(اید|ید|ند|ست)(?!\w)")
+
+
+# a Latin word typed against a Persian one, with no space between
+_SCRIPTS_MEET = re.compile(r"(?<=[a-z0-9])(?=[\u0600-\u06ff])|(?<=[\u0600-\u06ff])(?=[a-z])")
 
 
 @dataclass(frozen=True)
@@ -116,7 +128,7 @@ class RuleContext:
 
     @classmethod
     def of(cls, query: Query, lexicon: DrugLexicon | None) -> "RuleContext":
-        text = query.normalized
+        text = _SCRIPTS_MEET.sub(" ", query.normalized)
         return cls(text, frozenset(lexicon.find(text)) if lexicon else frozenset(),
                    frozenset(_key(m.group(1)) for m in _TEST.finditer(text)), frozenset(re.findall(r"\d+", text)),
                    frozenset(query.conditions))
@@ -215,7 +227,7 @@ class SentenceRules:
     def why_not(self, sentence: str, context: RuleContext) -> str | None:
         """The first rule ``sentence`` breaks for this user, or None when it may be quoted."""
         text = " ".join(CITATION.sub(" ", sentence).split())
-        n = normalize(text)
+        n = _SCRIPTS_MEET.sub(" ", normalize(text))  # «MRIشما» is «MRI شما»
         for name, rule in self.rules:
             if rule(text, n, context, self):
                 return name

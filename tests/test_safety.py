@@ -62,6 +62,8 @@ def test_new_red_flags_and_their_look_alikes():
     assert not red_flags("مچ پام پیچ خورد و کبود شد").emergency  # a bruise is not cyanosis
     assert not red_flags("برای سینوزیت آموکسی سیلین میخورم، سرما خوردم یکم نفسم تنگه").emergency
     assert red_flags("بچه ام یه قلپ سفید کننده خورده").categories == ("poisoning",)
+    assert red_flags("بعد از خوردن قرص های مادرم بچم خوابالو شده").categories == ("poisoning",)  # another's pills
+    assert not red_flags("قرص های مادرم رو کی بهش بدم؟").emergency
 
 
 def test_training_examples_recall_and_precision(detector):

@@ -35,7 +35,7 @@ from ..tfidf_store import cosine
 from .selection import mmr_select, plain_char4
 
 FRAMING = "مشاوره‌ی مشابه، پزشک"  # the fixed part of the opening line
-_LEADING_GREETING = re.compile(r"^(((با\s*)?سلام|درود)(\s+(و\s+)?(وقت|روز|عصر|شب)\S*\s+(به\s*)?خیر)?|"
+_LEADING_GREETING = re.compile(r"^(((با\s*)?(عرض\s*)?سلام|درود)(\s+و\s+(ادب|احترام))?(\s+(و\s+)?(وقت|روز|عصر|شب)\S*\s+(به\s*)?خیر)?|"
                                r"(وقت|روز|عصر|شب)(\s*(شما|تون|تان))?\s*(به\s*)?(خیر|بخیر))[\s،,.!]+")
 
 
