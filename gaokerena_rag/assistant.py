@@ -191,7 +191,8 @@ class GaokerenaAssistant:
         if buffer.strip():
             yield buffer
 
-    def check(self, text: str, sources: Sequence[ScoredPassage], query: Query | None = None) -> citations.CitationReport:
+    def check(self, text: str, sources: Sequence[ScoredPassage],
+              query: Query | None = None) -> citations.CitationReport:
         """Every sentence of ``text`` against the sources it cites (embedded as the index embeds passages): is it
         supported; and, given the ``query``, does it apply to the person who asked (the sentence rules, and the
         applicability of every source it cites)? A generator may write what no rule allowed: this says so."""

@@ -96,7 +96,8 @@ class LookAlikes:
         spellings = sorted({(normalize(v), c.name) for c in conditions for v in c.fa}, key=lambda p: -len(p[0]))
         # one named group per spelling, longest first: the alternation takes the first that matches
         self._names = [name for _s, name in spellings]
-        self._finder = re.compile("|".join(f"(?<!\\w)(?P<c{i}>{_pattern(s)}){_END}" for i, (s, _n) in enumerate(spellings)))
+        self._finder = re.compile("|".join(f"(?<!\\w)(?P<c{i}>{_pattern(s)}){_END}"
+                                           for i, (s, _n) in enumerate(spellings)))
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_PATH) -> "LookAlikes":
