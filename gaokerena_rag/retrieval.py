@@ -18,9 +18,9 @@ import numpy as np
 from .calibration import calibration_for
 from .documents import ScoredPassage
 from .drugs import DrugLexicon
-from .lookalikes import LookAlikes
 from .embedders import Embedder, load_embedder
 from .index import IndexFiles, check_compatible, open_index
+from .lookalikes import LookAlikes
 from .manifest import EmbedderUnavailableError
 from .query import Query
 
