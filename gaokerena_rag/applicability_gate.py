@@ -118,8 +118,9 @@ class ApplicabilityGate:
         out = {}
         for i, s in enumerate(sources):
             asked = s.consultation[0] if s.consultation else ""
-            others = self.lookalikes.look_alikes(asked, query.conditions)
-            if others and not set(self.lookalikes.find(asked)) & set(query.conditions):
+            named = self.lookalikes.find(asked)
+            others = self.lookalikes.look_alikes(named, query.conditions)
+            if others and not named.keys() & query.conditions.keys():
                 out[i] = others
         return out
 

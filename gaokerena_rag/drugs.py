@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .normalize import normalize
+from .normalize import normalize, phrase_pattern, without_separators
 
 DEFAULT_PATH = Path(__file__).parent / "data" / "drugs_fa.json"
 _GENERIC = re.compile(r"^[a-z][a-z0-9 ./-]*[a-z0-9]$")
@@ -78,11 +78,6 @@ def validate(data: dict, where: str = "drugs_fa.json") -> list[Drug]:
     return out
 
 
-def _pattern(name: str) -> str:
-    """A normalized name as a regex: words apart by a space, a zero-width non-joiner or nothing."""
-    return r"[ \u200c-]?".join(re.escape(w) for w in re.split(r"[ \u200c-]+", normalize(name)) if w)
-
-
 class DrugLexicon:
     def __init__(self, drugs: list[Drug]):
         self.drugs = {d.generic: d for d in drugs}
@@ -95,8 +90,8 @@ class DrugLexicon:
         # by the name with its separators removed: «اس سیتالوپرام» and «اسسیتالوپرام» are one key
         self._by_bare = {}
         for name, generic in names.items():
-            self._by_bare.setdefault(_bare(name), generic)
-        alternation = "|".join(_pattern(n) for n in sorted(names, key=len, reverse=True))
+            self._by_bare.setdefault(without_separators(name), generic)
+        alternation = "|".join(phrase_pattern(n) for n in sorted(names, key=len, reverse=True))
         self._finder = re.compile(rf"(?<![\w])({alternation})(?![\w])")
 
     @classmethod
@@ -122,7 +117,7 @@ class DrugLexicon:
         return self._finder.sub(lambda m: self._generic_of(m.group(1)) or m.group(1), normalize(text))
 
     def _generic_of(self, found: str) -> str | None:
-        return self._by_bare.get(_bare(found))
+        return self._by_bare.get(without_separators(found))
 
     def names_of(self, generic: str) -> tuple[str, ...]:
         return self.drugs[generic].names
@@ -140,6 +135,3 @@ class DrugLexicon:
             out += [n for n in (d.generic, d.fa[0]) if normalize(n) != name]
         return out
 
-
-def _bare(name: str) -> str:
-    return re.sub(r"[ \u200c-]", "", name)

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .normalize import normalize
+from .normalize import normalize, phrase_pattern, without_separators
 
 DEFAULT_PATH = Path(__file__).parent / "data" / "lookalikes_fa.json"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9 '-]*[a-z0-9]$")
@@ -70,7 +70,7 @@ def validate(data: dict, where: str = "lookalikes_fa.json") -> list[Condition]:
             for v in fa:
                 if not _PERSIAN.match(v) or not re.search(r"[\u0600-\u06FF]", v):
                     raise LookAlikeError(f"{at}, condition {j} ({name}), field 'fa': {v!r} is not Persian")
-                key = _bare(normalize(v))
+                key = without_separators(normalize(v))
                 if key in spellings and spellings[key] != name:
                     raise LookAlikeError(f"{at}, condition {j} ({name}), field 'fa': {v!r} is already a spelling "
                                          f"of {spellings[key]}")
@@ -79,24 +79,13 @@ def validate(data: dict, where: str = "lookalikes_fa.json") -> list[Condition]:
     return out
 
 
-def _pattern(spelling: str) -> str:
-    return _JOIN.join(re.escape(w) for w in re.split(r"[ \u200c-]+", normalize(spelling)) if w)
-
-
-def _bare(text: str) -> str:
-    return re.sub(r"[ \u200c-]", "", text)
-
-
 class LookAlikes:
     def __init__(self, conditions: list[Condition]):
         self.conditions = {c.name: c for c in conditions}
-        self._groups: dict[str, list[str]] = {}
-        for c in conditions:
-            self._groups.setdefault(c.group, []).append(c.name)
         spellings = sorted({(normalize(v), c.name) for c in conditions for v in c.fa}, key=lambda p: -len(p[0]))
         # one named group per spelling, longest first: the alternation takes the first that matches
         self._names = [name for _s, name in spellings]
-        self._finder = re.compile("|".join(f"(?<!\\w)(?P<c{i}>{_pattern(s)}){_END}"
+        self._finder = re.compile("|".join(f"(?<!\\w)(?P<c{i}>{phrase_pattern(s, _JOIN)}){_END}"
                                            for i, (s, _n) in enumerate(spellings)))
 
     @classmethod
@@ -114,11 +103,11 @@ class LookAlikes:
             found.setdefault(self._names[int(m.lastgroup[1:])], m.group(0))
         return found
 
-    def look_alikes(self, text: str, asked) -> list[str]:
-        """The conditions of ``text`` that share a group with one the user asked about (``asked``: names, as
-        ``find`` gives them) and are not themselves asked about."""
+    def look_alikes(self, found, asked) -> list[str]:
+        """Of the conditions a text speaks of (``found``: names, as ``find`` gives them), those that share a group
+        with one the user asked about (``asked``, likewise) and are not themselves asked about."""
         groups = {self.conditions[a].group for a in asked if a in self.conditions}
-        return [c for c in self.find(text) if c not in asked and self.conditions[c].group in groups]
+        return [c for c in found if c not in asked and self.conditions[c].group in groups]
 
     def shown(self, names) -> list[str]:
         return [self.conditions[n].shown for n in names if n in self.conditions]

@@ -68,18 +68,19 @@ _ZWNJ_EDGE = re.compile(rf"(?:(?<=\s){ZWNJ}|{ZWNJ}(?=\s)|^{ZWNJ}|{ZWNJ}$)")
 _ZWNJ_NONLETTER = re.compile(rf"(?:(?<=[^\w]){ZWNJ}|{ZWNJ}(?=[^\w]))")
 
 
-@lru_cache(maxsize=1)
-def _by_category() -> dict[int, str | None]:
-    """Every control, space and line or paragraph separator to a space; every non-spacing mark removed (one
-    translation table, built once, in place of two per-character loops)."""
-    table: dict[int, str | None] = {}
-    for cp in range(0x110000):
+class _ByCategory(dict):
+    """A translation table filled as characters are met: every control, space and line or paragraph separator to
+    a space, every non-spacing mark removed, anything else kept. One table in place of two per-character loops,
+    with nothing computed at start-up."""
+
+    def __missing__(self, cp: int) -> str | int | None:
         cat = unicodedata.category(chr(cp))
-        if cat in ("Cc", "Zs", "Zl", "Zp"):
-            table[cp] = " "
-        elif cat == "Mn":
-            table[cp] = None
-    return table
+        value = " " if cat in ("Cc", "Zs", "Zl", "Zp") else None if cat == "Mn" else cp
+        self[cp] = value
+        return value
+
+
+_BY_CATEGORY = _ByCategory()
 
 
 def _normalize_once(text: str) -> str:
@@ -87,7 +88,7 @@ def _normalize_once(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
     # anything NFKC-decomposable that the translation produced is already plain: controls and spaces
     # become a space, combining marks left by NFKC on letters are dropped (none matter for matching)
-    text = text.translate(_by_category())
+    text = text.translate(_BY_CATEGORY)
     text = _WS.sub(" ", text).strip()
     text = _ZWNJ_RUN.sub(ZWNJ, text)
     text = _ZWNJ_NONLETTER.sub("", text)
@@ -122,6 +123,21 @@ def _normalize(text: str) -> str:
             return current
         previous = current
     return previous
+
+
+_SEPARATOR = re.compile(r"[ \u200c-]")
+
+
+def without_separators(text: str) -> str:
+    """``text`` with spaces, zero-width non-joiners and hyphens removed: «اس سیتالوپرام» and «اسسیتالوپرام»
+    (or «کم‌کاری» and «کم کاری») are one key."""
+    return _SEPARATOR.sub("", text)
+
+
+def phrase_pattern(phrase: str, join: str = r"[ \u200c-]?") -> str:
+    """A phrase, normalized, as a regex over normalized text: its words apart by ``join`` (by default a space,
+    a zero-width non-joiner, a hyphen or nothing)."""
+    return join.join(re.escape(w) for w in re.split(r"[ \u200c-]+", normalize(phrase)) if w)
 
 
 def has_visible_text(text: str) -> bool:

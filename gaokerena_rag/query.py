@@ -30,11 +30,6 @@ class Query:
     expansion: tuple[str, ...] = ()  # their other names (added to what lexical matching reads)
     conditions: dict[str, str] = field(default_factory=dict)  # look-alike conditions it names (``lookalikes.py``)
 
-    @property
-    def lexical_text(self) -> str:
-        """The question without courtesies, with the other names of the medicines it names."""
-        return " ".join([self.stripped, *self.expansion])
-
     @classmethod
     def make(cls, raw: str, strip: bool = True, max_embedded_chars: int | None = None) -> "Query":
         """The text forms of ``raw`` (no embedding, no tokens): the one place a question's rules live."""

@@ -194,7 +194,7 @@ def _their_drugs(s: str, n: str, ctx: RuleContext, kit: "SentenceRules") -> bool
 
 
 def _look_alike(s: str, n: str, ctx: RuleContext, kit: "SentenceRules") -> bool:
-    return kit.lookalikes is not None and bool(ctx.conditions) and bool(kit.lookalikes.look_alikes(n, ctx.conditions))
+    return kit.lookalikes is not None and bool(ctx.conditions) and bool(kit.lookalikes.look_alikes(kit.lookalikes.find(n), ctx.conditions))
 
 
 def _instruction(s: str, n: str, ctx: RuleContext, kit: "SentenceRules") -> bool:
