@@ -118,7 +118,7 @@ class ApplicabilityGate:
         out = {}
         for i, s in enumerate(sources):
             asked = s.consultation[0] if s.consultation else ""
-            named = self.lookalikes.find(asked)
+            named = self.lookalikes.find(asked, asserted=True)
             others = self.lookalikes.look_alikes(named, query.conditions)
             if others and not named.keys() & query.conditions.keys():
                 out[i] = others

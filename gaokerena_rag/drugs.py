@@ -22,6 +22,8 @@ DEFAULT_PATH = Path(__file__).parent / "data" / "drugs_fa.json"
 _GENERIC = re.compile(r"^[a-z][a-z0-9 ./-]*[a-z0-9]$")
 _PERSIAN = re.compile(r"^[\u0600-\u06FF\u200c 0-9]+$")
 FIELDS = {"generic", "fa", "brands", "class", "also"}
+MIN_SPLIT_NAME = 6
+_PERSIAN_WORD = re.compile(r"[\u0600-\u06FF]+")
 
 
 class LexiconError(ValueError):
@@ -103,12 +105,19 @@ class DrugLexicon:
         return len(self.drugs)
 
     def find(self, text: str) -> dict[str, str]:
-        """The medicines ``text`` names: generic -> the name as found (normalized)."""
+        """The medicines ``text`` names: generic -> the name as found (normalized). A one-word name typed as
+        two words is found too («مت فورمین»، «دیفن هیدرامین»), when the two make a name of
+        ``MIN_SPLIT_NAME`` letters or more (shorter ones meet by chance: «ام بین»)."""
         found: dict[str, str] = {}
-        for m in self._finder.finditer(normalize(text)):
+        text = normalize(text)
+        for m in self._finder.finditer(text):
             generic = self._generic_of(m.group(1))
             if generic:
                 found.setdefault(generic, m.group(1))
+        words = _PERSIAN_WORD.findall(text)
+        for a, b in zip(words, words[1:]):
+            if len(a) + len(b) >= MIN_SPLIT_NAME and (generic := self._by_bare.get(a + b)):
+                found.setdefault(generic, f"{a} {b}")
         return found
 
     def canonical(self, text: str) -> str:

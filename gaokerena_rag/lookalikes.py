@@ -28,6 +28,11 @@ _PERSIAN = re.compile(r"^[\u0600-\u06FF\u200c a-z0-9]+$")
 # between two words of a spelling: an ezafe or an ending («کیسه‌ی صفرا»، «فشارم پایین»), then a separator
 _JOIN = r"\w{0,3}(?:\u200c\w{1,3})?[ \u200c-]?"
 _END = r"\w{0,3}(?:\u200c\w{1,3})?(?!\w)"
+# what follows a condition in the same clause and says it was ruled out: «گوش میانی … بررسی شده مشکلی نداشته»
+_CLAUSE = re.compile(r"[.,!?؟،؛\n]|(?<!\w)(ولی|اما|ولیکن)(?!\w)")
+_RULED_OUT = re.compile(r"(?<!\w)(مشکل\w*[ \u200c]?(ی[ \u200c])?(ندار|نداشت|نبود|نیست)\w*|سالم\w*|نرمال\w*|طبیعی|"
+                        r"رد[ \u200c]?شد\w*|منفی)(?!\w)")
+_RULED_OUT_SPAN = 60
 
 
 class LookAlikeError(ValueError):
@@ -79,6 +84,12 @@ def validate(data: dict, where: str = "lookalikes_fa.json") -> list[Condition]:
     return out
 
 
+def _ruled_out(after: str) -> bool:
+    """Does the clause that begins ``after`` a condition say it was not found («… سالم بود»)?"""
+    end = _CLAUSE.search(after)
+    return bool(_RULED_OUT.search(after[: end.start()] if end else after))
+
+
 class LookAlikes:
     def __init__(self, conditions: list[Condition]):
         self.conditions = {c.name: c for c in conditions}
@@ -96,10 +107,14 @@ class LookAlikes:
     def __len__(self) -> int:
         return len(self.conditions)
 
-    def find(self, text: str) -> dict[str, str]:
-        """The conditions ``text`` speaks of: name -> the words as found (normalized)."""
+    def find(self, text: str, asserted: bool = False) -> dict[str, str]:
+        """The conditions ``text`` speaks of: name -> the words as found (normalized). ``asserted``: leave out
+        one the same clause rules out («گوش میانی و داخلی هم بررسی شده مشکلی نداشته»: not otitis media)."""
         found: dict[str, str] = {}
-        for m in self._finder.finditer(normalize(text)):
+        text = normalize(text)
+        for m in self._finder.finditer(text):
+            if asserted and _ruled_out(text[m.end(): m.end() + _RULED_OUT_SPAN]):
+                continue
             found.setdefault(self._names[int(m.lastgroup[1:])], m.group(0))
         return found
 

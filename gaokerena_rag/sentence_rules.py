@@ -15,7 +15,7 @@ sentence breaks, or returns None when it may be quoted. Each rule is small and n
 * ``needs_context``: it leans on the sentence before it («در این صورت …»، «بنابراین …»),
   which is not quoted with it;
 * ``their_words``: it points back at what the other patient wrote or did («که گفتید»، «با توجه به شرح حال»،
-  «شروع کرده‌اید»);
+  «شروع کرده‌اید»), or at their operation («قبل از عمل …») when the user speaks of none;
 * ``their_people``: a child, spouse, parent, sibling or fetus of the other consultation, or its pregnancy or
   nursing, when the user names none of that kind («بچه را …» to a pregnant woman asking about her own skin);
 * ``their_tests``: the result of a test or image the user did not mention («MRI طبیعی بود»); advice to
@@ -62,7 +62,8 @@ _SIGN_OFF = _rx(r"(با_?تشکر|با_?ارزوی|ارزوی_?سلامتی|مو
 _NEEDS_CONTEXT = _rx(r"^(و|یا|ولی|اما|پس|زیرا|چون|چرا_?که|بنابراین|بنابر_?این|لذا|در_?نتیجه|در_?این_?صورت|در_?غیر_?این_?صورت|"
                      r"در_?این_?مورد|در_?این_?حالت|در_?ان_?صورت|این_?(مورد|مشکل|علامت|حالت|دارو|قرص|ازمایش)|"
                      r"که|را|به_?همین_?دلیل|به_?این_?دلیل|همچنین_?این|البته_?این|اینجوری|اینطوری|این_?طور|"
-                     r"این_?همه|این_?کار|اینها|این_?ها|ایشان|ایشون|او|اون|ضمنا|چه)(\s|$)"
+                     r"این_?همه|این_?کار|اینها|این_?ها|ایشان|ایشون|او|اون|ضمنا|چه|بله|خیر|نه(?!\s+تنها)|با_?این_?حال|در_?این_?رابطه|"
+                     r"در_?این_?زمینه)([\s،,]|$)"
                      # what it refers to was said before: «علل مشکل فوق»، «پودر مذکور»
                      r"|(?<!\w)(فوق|مذکور|یاد_?شده|ذکر_?شده|گفته_?شده)(?!\w)")
 # a person of the other consultation: «بچه»، «همسرتان» — advice for them is not for this user. By kind: a
@@ -87,7 +88,12 @@ _THEIR_WORDS = _rx(r"(که_?(گفتید|گفته_?اید|نوشتید|نوشته
                    # what the other patient has or is, said to them: «شما دچار چاقی … هستید»، «سن شما مشخص نیست»
                    r"(?<!\w)شما_?(دچار|مبتلا)|(?<!\w)(مشکل|علائم|علایم|شرایط|بیماری|وضعیت|سن|وزن|قد|شرح_?حال|سابقه|"
                    r"ازمایش|ازمایشات|ازمایشتان|سونوگرافی|جواب|نتیجه)_?(شما|تان|تون)(?!\w)|"
-                   r"(?<!\w)به_?توجه_?به(?!\w))")
+                   r"(?<!\w)به_?توجه_?به(?!\w)|"
+                   # the other patient's now, and what they probably have: «الان دوره …»، «احتمالا کندرومالاسی دارید»
+                   r"(?<!\w)(الان|الآن|اکنون)(?!\w)|(?<!\w)احتمالا\s.{0,60}(?<!\w)دارید(?!\w))")
+# the other patient's operation («قبل از عمل …»، «جراحی شما»), unless the user speaks of one
+_THEIR_OPERATION = _rx(r"(?<!\w)(قبل|پیش|بعد|پس)_?از_?(عمل|جراحی)(?!\w)|(?<!\w)(عمل|جراحی)_?(شما|تان|تون)(?!\w)")
+_OPERATION = _rx(r"(?<!\w)(عمل|جراحی|سزارین|لاپاراسکوپی|اندوسکوپی)\w{0,4}(?!\w)")
 _TESTS = (r"ازمایش\w{0,6}|ازمایشات|سونوگرافی|سونو|ماموگرافی|رادیولوژی|گرافی|عکس_?(رنگی|ساده)?|ام_?ار_?ای|mri|"
           r"سی_?تی_?(اسکن)?|ct|اسکن|اندوسکوپی|کولونوسکوپی|نوار_?(قلب|مغز|عصب)|اکو(کاردیوگرافی)?|"
           r"emg|eeg|ecg|تست_?ورزش|پاپ_?اسمیر|بیوپسی|نمونه_?برداری|پاتولوژی|کشت_?(ادرار|خون|مدفوع|حلق)|"
@@ -106,10 +112,18 @@ _THEIR_NUMBERS = _rx(
     rf"|(?<!\w)هر_?{_NUMBER}_?(ساعت|روز)(?!\w)"
     rf"|(?<!\w)\d+_?(روی|بر|/)_?\d+(?!\w)"  # a blood pressure, 9/6 or «۱۲ روی ۸»
     rf"|(?<!\w){_NUMBER}_?(سال|ماه|هفته|روز)_?(است|پیش|قبل|گذشته|اخیر)")
+# words that look like verbs by their shape and are not: «میانی»، «میزان»، «میلی‌گرم» (می-), «پوست»، «قند»، «شدید»
+# (-ست، -ند، -ید), with their endings; some only as they are («میز»، «میل»: «میزنید» is a verb). A noun in «-وید»
+# or «-ویید» («تیرویید»، «آدنویید») is left out by its «و»
+_NOT_VERBS = (r"((میان|میزان|میکرو|میلی|میلیون|میوه|میگرن|میهمان|میتوکندری|میاستنی|میوکارد|میوم|"
+              r"پوست|دست|تست|لیست|درست|نخست|راست|ماست|پست|فهرست|پیوست|کاست|"
+              r"شدید|جدید|مفید|سفید|تولید|تهدید|تمدید|تایید|تاکید|تشدید|تردید|امید|کلید|خورشید|بعید|مزید|تجدید|اسید|"
+              r"لیپید|پپتید|چند|هرچند|بلند|قند|پیوند|روند|فرزند|پسند|لبخند|خداوند|مانند|مستند|سند|"
+              r"بند|بست|شست)\w{0,4}|میز|میل|عید|قید)(?!\w)")
 _VERB = _rx(r"(?<!\w)(است|هست|نیست|بود|نبود|باشد|باشند|باشید|نباشد|شود|شوند|نشود|میشود|می_?شود|دارد|دارند|"
             r"ندارد|دارید|ندارید|کنید|نکنید|کند|کنند|نکند|دهید|ندهید|بدهید|بخورید|نخورید|بگیرید|بزنید|بمانید|"
             r"کرد|کردن|شد|نشد|گردد|گردید|یابد|گیرد|بیاید|هستند|نیستند|است\.|ست)(?!\w)"
-            r"|(?<!\w)(ن?می_?\w{2,}|ب\w{2,}(ید|د|ند))(?!\w)|\w{2,}(اید|ید|ند|ست)(?!\w)")
+            r"|(?<!\w)(?!" + _NOT_VERBS + r")(ن?می_?\w{2,}|ب\w{2,}(ید|د|ند)|\w{2,}(?<!و)(?<!وی)(اید|ید|ند|ست))(?!\w)")
 
 
 # a Latin word typed against a Persian one, with no space between
@@ -162,7 +176,8 @@ def _question_back(s: str, n: str, ctx: RuleContext, kit: "SentenceRules") -> bo
 
 
 def _fragment(s: str, n: str, ctx: RuleContext, kit: "SentenceRules") -> bool:
-    return len(CONTENT_WORDS(s)) < 3 or len(n.split()) < 4 or not _VERB.search(n) or bool(_CUT.search(n))
+    return (len(CONTENT_WORDS(s)) < 3 or len(n.split()) < 4 or not _VERB.search(n) or bool(_CUT.search(n))
+            or n.count("(") != n.count(")"))  # a piece cut out of a bracket: «از اخرین وعده غذایی ) است»
 
 
 def _needs_context(s: str, n: str, ctx: RuleContext, kit: "SentenceRules") -> bool:
@@ -170,7 +185,8 @@ def _needs_context(s: str, n: str, ctx: RuleContext, kit: "SentenceRules") -> bo
 
 
 def _their_words(s: str, n: str, ctx: RuleContext, kit: "SentenceRules") -> bool:
-    return bool(_THEIR_WORDS.search(n)) or bool(_YOU_DID.search(n))
+    return (bool(_THEIR_WORDS.search(n)) or bool(_YOU_DID.search(n))
+            or bool(_THEIR_OPERATION.search(n)) and not _OPERATION.search(ctx.normalized))
 
 
 def _their_people(s: str, n: str, ctx: RuleContext, kit: "SentenceRules") -> bool:

@@ -61,3 +61,10 @@ def test_a_bad_entry_is_named_by_file_entry_and_field(entry, field):
         validate({"drugs": [good, entry]}, "mine.json")
     with pytest.raises(LexiconError, match="listed twice"):
         validate({"drugs": [good, good]}, "mine.json")
+
+
+def test_a_one_word_name_typed_as_two_words_is_found():
+    lexicon = DrugLexicon.load()
+    assert lexicon.find("مت فورمین را بعد از غذا بخورید") == {"metformin": "مت فورمین"}
+    assert set(lexicon.find("دیفن هیدرامین یا پنی سیلین")) == {"diphenhydramine", "penicillin"}
+    assert lexicon.find("ام بین") == {}  # two short words that meet by chance are not a name

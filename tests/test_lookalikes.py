@@ -74,3 +74,12 @@ def test_a_sentence_about_a_look_alike_is_not_quoted(lookalikes):
                          caesarean) is None
     both = context("فرق زایمان طبیعی و سزارین در ورزش کردن بعدش چیه؟")  # asked about both: neither is a look-alike
     assert rules.why_not("بعد از زایمان طبیعی ورزش‌های سبک از هفته‌ی اول مجاز است.", both) is None
+
+
+def test_a_condition_the_same_clause_rules_out_is_not_asserted(lookalikes):
+    text = "سه سال است عفونت گوش خارجی دارم. گوش میانی و داخلی هم بررسی شده مشکلی نداشته. کمکم کنید"
+    assert set(lookalikes.find(text)) == {"otitis externa", "otitis media"}  # both are spoken of
+    assert set(lookalikes.find(text, asserted=True)) == {"otitis externa"}  # the middle ear was found well
+    assert set(lookalikes.find("گوش میانی بچم عفونت کرده ولی گوش خارجی سالمه", asserted=True)) == {"otitis media"}
+    # the verdict must be in the condition's own clause: «ولی» or a full stop ends it
+    assert set(lookalikes.find("گوش میانی عفونت کرده. حالش طبیعی نیست", asserted=True)) == {"otitis media"}

@@ -85,6 +85,14 @@ def test_hedges_and_exclusions_veto_the_classifier_not_the_rules(detector):
     assert not detector.detect("گاهی نوزادم موقع نفس کشیدن قفسه سینه‌اش فرو میره").emergency  # hedged
 
 
+def test_a_classifier_category_about_someone_the_question_does_not_name_is_dropped(detector):
+    """«infant» is named by the nearest example; an adult's milk intolerance is close to babies' colic."""
+    clf = detector.classifier
+    vector = detector.embedder.embed_queries(["بعد از خوردن شیر نفخ میکنم و دل درد میگیرم"])[0]
+    assert float(clf.scores(vector[None])[0]) > clf.threshold and clf.category(vector) == "infant"  # it would flag
+    assert not detector.detect("بعد از خوردن شیر نفخ میکنم و دل درد میگیرم").emergency
+
+
 def test_spelling_variants_and_notice():
     assert red_flags("درد قفسه سينه دارم").categories == ("chest_pain",)  # Arabic yeh
     assert red_flags("تشنج‌ کرد").emergency and red_flags("تشنجکرد").emergency
