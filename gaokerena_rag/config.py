@@ -29,7 +29,7 @@ class AssistantConfig:
     retrieval: RetrievalConfig = field(default_factory=lambda: RetrievalConfig(k=5))
     spare_sources: int = 3  # retrieved beyond k, to fill in for sources a gate withholds
     # the gates between retrieval and writing, in order (``gates.GATES``)
-    gates: tuple[str, ...] = ("instructions", "content", "evidence", "vocabulary", "applicability")
+    gates: tuple[str, ...] = ("instructions", "content", "domain", "evidence", "vocabulary", "applicability")
     applicability: ApplicabilitySettings = field(default_factory=ApplicabilitySettings)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     # None (the default): the values calibrated for the index's embedder (``calibration.py``,
@@ -42,6 +42,8 @@ class AssistantConfig:
     min_evidence: float | None = None
     # the vocabulary gate: least share of the question's words the corpus uses (None: calibrated, else 0)
     min_known_words: float | None = None
+    # the domain gate's probe (JSON, ``domain_gate.py``): "default" = the shipped one, or a path
+    domain_classifier: str = "default"
     # the semantic red-flag classifier (JSON); "default" = the shipped one, None = phrase rules only
     red_flag_classifier: str | None = "default"
     # what to do while help comes, by red-flag category ("default": the shipped, reviewed file; or a path)

@@ -10,6 +10,7 @@ Built in:
 * ``instructions``: withholds sources that speak to the assistant (a planted instruction),
   then keeps the first ``k`` (retrieval asks for ``k + spare_sources``).
 * ``content``: abstains, asking what the matter is, when the question only says who («پسر ۳ ماهه»).
+* ``domain``: abstains when the question is not about health (``domain_gate.py``: a probe over its embedding).
 * ``evidence``: abstains when the best source's raw score on the calibrated signal is below
   the calibrated threshold (``AssistantConfig.min_evidence``).
 * ``vocabulary``: abstains when the question's words are mostly words the sources do not use.
@@ -156,9 +157,16 @@ def _applicability(config: AssistantConfig, retriever: HybridRetriever) -> Gate:
     return ApplicabilityGate.for_retriever(retriever, config.applicability)
 
 
+def _domain(config: AssistantConfig, retriever: HybridRetriever) -> Gate:
+    from .domain_gate import DomainGate
+
+    return DomainGate.for_retriever(retriever, None if config.domain_classifier == "default" else config.domain_classifier)
+
+
 GATES: dict[str, GateFactory] = {
     "instructions": lambda config, retriever: InstructionGate(config.retrieval.k),
     "content": lambda config, retriever: ContentGate(retriever.files.lexical["words"]),
+    "domain": _domain,
     "evidence": lambda config, retriever: EvidenceGate(config.evidence_signal, config.min_evidence),
     "vocabulary": _vocabulary,
     "applicability": _applicability,

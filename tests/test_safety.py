@@ -106,7 +106,7 @@ def test_classifier_round_trip_and_fit(tmp_path):
     neg = rng.normal(-1.0, 0.3, (40, 4))
     w, b = fit(pos, [neg], negative_weights=[1.0])
     assert ((pos @ w + b) > 0).all() and ((neg @ w + b) < 0).all()
-    clf = RedFlagClassifier("toy", w, b, 0.0, {"a": np.ones(4) / 2})
+    clf = RedFlagClassifier("toy", w, b, 0.0, centroids={"a": np.ones(4) / 2})
     clf.save(tmp_path / "c.json")
     again = RedFlagClassifier.load(tmp_path / "c.json")
     np.testing.assert_allclose(again.scores(pos), clf.scores(pos), atol=1e-4)
