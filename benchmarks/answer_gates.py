@@ -50,7 +50,9 @@ import numpy as np  # noqa: E402
 from benchmarks.common import machine, table, write_section  # noqa: E402
 from gaokerena_rag.assistant import GaokerenaAssistant  # noqa: E402
 from gaokerena_rag.calibration import write_calibration  # noqa: E402
+from gaokerena_rag.domain_gate import DEFAULT_PATH as DOMAIN_PROBE  # noqa: E402
 from gaokerena_rag.gates import evidence  # noqa: E402
+from gaokerena_rag.manifest import sha256_file  # noqa: E402
 
 
 def signals(assistant: GaokerenaAssistant, questions: list[str]) -> list[dict]:
@@ -168,9 +170,10 @@ def main() -> None:
                    f"{kb.index_path.name} (benchmarks/answer_gates.py, {today}; calibration: dev abstained on "
                    f"{fit['dev_abstain']:.3f}, short questions {fit['short_abstain']:.3f}, non-medical refused "
                    f"{fit['ood_refusal']:.3f})")
+        probe = {"domain_probe_sha256": sha256_file(DOMAIN_PROBE)} if "domain" in assistant.config.gates else {}
         write_calibration(embedder, "abstention", {"signal": assistant.config.evidence_signal,
                                                    "min_evidence": round(td, 4), "min_known_words": round(tk, 4),
-                                                   "known_df": kdf, "made_on": made_on})
+                                                   "known_df": kdf, **probe, "made_on": made_on})
         write_calibration(embedder, "applicability", {"min_question": round(tq, 4), "made_on": made_on})
         print(json.dumps({"min_evidence": round(td, 4), "min_known_words": round(tk, 4), "min_question": round(tq, 4),
                           "known_df": kdf, **fit, "seconds": round(time.perf_counter() - t0, 1)}))

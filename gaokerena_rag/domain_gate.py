@@ -32,9 +32,20 @@ class DomainGate:
 
     @classmethod
     def for_retriever(cls, retriever, path: str | Path | None = None) -> "DomainGate":
+        """The gate for this retriever's index. The other gates' thresholds are calibrated with this gate's
+        abstentions counted (``benchmarks/answer_gates.py`` records the probe's sha256): another probe under
+        that calibration is a clear error, not a silent change of what is refused."""
+        from .calibration import CalibrationError
         from .embedders import load_embedder
+        from .manifest import sha256_file
 
-        probe = LinearProbe.load(path or DEFAULT_PATH)
+        path = Path(path or DEFAULT_PATH)
+        probe = LinearProbe.load(path)
+        made_with = ((retriever.calibration.abstention or {}) if retriever.calibration else {}).get("domain_probe_sha256")
+        if made_with and made_with != sha256_file(path):
+            raise CalibrationError(f"{path}: the gate thresholds of {retriever.calibration.embedder} were calibrated "
+                                   f"with another domain probe (sha256 {made_with[:16]}…): recalibrate them with "
+                                   "benchmarks/answer_gates.py, or use the probe they were made with")
         embedder = retriever.embedder
         if embedder is None or embedder.spec != probe.embedder:
             embedder = load_embedder(probe.embedder)  # another vector space: the one it was trained for

