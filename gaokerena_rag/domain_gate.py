@@ -53,11 +53,7 @@ class DomainGate:
 
     def score(self, query: Query) -> float:
         """How medical the question reads (the probe's margin; below ``probe.threshold``: not medical)."""
-        text = query.stripped[: self.max_embedded_chars]
-        vector = query.vector_for(self.embedder.spec, text)
-        if vector is None:
-            vector = self.embedder.embed_queries([text])[0]
-        return float(self.probe.scores(vector[None])[0])
+        return float(self.probe.scores(query.embedding(self.embedder, self.max_embedded_chars)[None])[0])
 
     def screen(self, query: Query, sources: Sequence[ScoredPassage]) -> Screen:
         if not query.drugs and query.stripped.strip():

@@ -3,7 +3,7 @@
 Two questions about a question are answered this way, each by a probe trained on the
 project's own examples and stored as JSON with the embedder spec it reads (never pickle):
 is it an emergency (``redflag_model.RedFlagClassifier``, which also names the category), and
-is it about health at all (``domain_model``: the ``domain`` gate). ``fit`` trains one.
+is it about health at all (``domain_gate.DomainGate``). ``fit`` trains one.
 """
 
 from __future__ import annotations

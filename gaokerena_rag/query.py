@@ -38,6 +38,10 @@ class Query:
         return cls(raw=raw, normalized=normalize(raw), stripped=stripped,
                    dense_text=(stripped if strip else raw)[:max_embedded_chars])
 
-    def vector_for(self, spec: str, text: str) -> np.ndarray | None:
-        """This query's embedding if it is the one ``spec`` would make of ``text``, else None."""
-        return self.vector if self.vector is not None and spec == self.embedder and text == self.dense_text else None
+    def embedding(self, embedder, max_chars: int | None = None) -> np.ndarray:
+        """The ``embedder``'s query vector of this question (courtesies removed, at most ``max_chars``): the one
+        the retriever made when it is the same embedder and text, else a new one."""
+        text = self.stripped[:max_chars]
+        if self.vector is not None and embedder.spec == self.embedder and text == self.dense_text:
+            return self.vector
+        return embedder.embed_queries([text])[0]

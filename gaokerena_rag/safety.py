@@ -276,10 +276,7 @@ class RedFlagDetector:
         found = _rule_flags(text)
         if found.emergency or self.classifier is None or not text.strip():
             return found
-        embedded = query.stripped[: self.max_embedded_chars]
-        vector = query.vector_for(self.embedder.spec, embedded)
-        if vector is None:
-            vector = self.embedder.embed_queries([embedded])[0]
+        vector = query.embedding(self.embedder, self.max_embedded_chars)
         score = float(self.classifier.scores(vector[None])[0])
         if score <= self.classifier.threshold:
             return found

@@ -68,22 +68,23 @@ def train(recipe: DomainRecipe, *, patients: list[str] | None = None, dev: list[
         return embedder.embed_queries([strip_courtesies(t)[: recipe.max_embedded_chars] for t in texts])
 
     shorts = [s for s in map(first_sentence, patients) if s]
-    weights, bias = fit([np.vstack([embed(patients), embed(shorts)]), embed(written)], [embed(others)],
+    negatives = embed(others)
+    weights, bias = fit([np.vstack([embed(patients), embed(shorts)]), embed(written)], [negatives],
                         positive_weight=[1.0, recipe.short_weight], negative_weights=[1.0])
     probe = LinearProbe(embedder=embedder.spec, weights=weights, bias=bias, threshold=0.0)
-    calib, report = dev[: len(dev) // 2], dev[len(dev) // 2:]
-    calib_whole, calib_first = probe.scores(embed(calib)), probe.scores(embed([s for s in map(first_sentence, calib) if s]))
-    probe.threshold = float(min(np.quantile(calib_whole, recipe.max_refused), np.quantile(calib_first, recipe.max_refused)))
-    refused = {}
-    for name, texts in (("dev_calibration", calib), ("dev_report", report)):
-        firsts = [s for s in map(first_sentence, texts) if s]
-        refused[f"{name}_refused"] = float((probe.scores(embed(texts)) < probe.threshold).mean()) if texts else None
-        refused[f"{name}_first_sentences_refused"] = (float((probe.scores(embed(firsts)) < probe.threshold).mean())
-                                                      if firsts else None)
+    halves = {"dev_calibration": dev[: len(dev) // 2], "dev_report": dev[len(dev) // 2:]}
+    # each half's scores, whole and first sentences, computed once: the threshold comes from the first half
+    scores = {f"{name}{part}": probe.scores(embed(texts)) if texts else np.zeros(0)
+              for name, half in halves.items()
+              for part, texts in (("", half), ("_first_sentences", [s for s in map(first_sentence, half) if s]))}
+    probe.threshold = float(min(np.quantile(scores["dev_calibration"], recipe.max_refused),
+                                np.quantile(scores["dev_calibration_first_sentences"], recipe.max_refused)))
+    refused = {f"{key}_refused": float((v < probe.threshold).mean()) if len(v) else None for key, v in scores.items()}
     probe.provenance = {
         "trained": date.today().isoformat(), "patient_questions": len(patients), "first_sentences": len(shorts),
-        "short_medical": len(written), "non_medical": len(others), "non_medical_file": Path(recipe.non_medical).name, "max_refused": recipe.max_refused,
-        "train_non_medical_passed": float((probe.scores(embed(others)) >= probe.threshold).mean()),
+        "short_medical": len(written), "non_medical": len(others), "non_medical_file": Path(recipe.non_medical).name,
+        "max_refused": recipe.max_refused,
+        "train_non_medical_passed": float((probe.scores(negatives) >= probe.threshold).mean()),
         **refused, "licence": "trained on MF3QA (CC BY-NC-SA 4.0)",
     }
     return probe, probe.provenance
