@@ -10,10 +10,13 @@ question is to the user's, and which of the user's key terms it holds. Then:
 3. a consultation whose patient asked about a look-alike of what the user asked (``lookalikes.py``:
    hyperthyroidism for a question about an underactive thyroid) and not about it is left out; none
    left: abstain, saying the sources are about the look-alike, not what was asked;
-4. of the rest, those holding the most key terms are kept (one fewer is allowed when there are
+4. a consultation about a baby, a child, a pregnancy, a nursing mother or a fetus (``patients.py``) is left
+   out when the user names no one of its kinds: advice made for them is not for an adult asking about
+   themself; none left: abstain, saying whom the sources are about;
+5. of the rest, those holding the most key terms are kept (one fewer is allowed when there are
    two or more), so a question about otitis *externa* is answered from the consultations
    about the outer ear when there are any;
-5. a specific key word (in at most 60 passages) of a short question (at most 6 key terms) that no
+6. a specific key word (in at most 60 passages) of a short question (at most 6 key terms) that no
    source holds is said plainly, and the answer speaks to the rest.
 
 Every source keeps its judgement on ``ScoredPassage.applies``; those left out are listed in
@@ -29,6 +32,7 @@ from .applicability import Applicability, KeyTerm
 from .documents import ScoredPassage
 from .gates import Screen
 from .lookalikes import LookAlikes
+from .patients import named_kinds, patient_kinds
 from .query import Query
 
 
@@ -42,6 +46,7 @@ class ApplicabilitySettings:
 
 
 FALLBACK_MIN_QUESTION = 0.15
+KIND_SHOWN = {"child": "کودک", "pregnancy": "بارداری", "nursing": "مادر شیرده", "fetus": "جنین"}
 
 
 def _quoted(words: Sequence[str]) -> str:
@@ -92,6 +97,14 @@ class ApplicabilityGate:
             return Screen(self._judged(sources, found, set()),
                           abstain=f"every close consultation is about {', '.join(others)}", say=[said])
         close = [i for i in close if i not in alike]
+        other = self._other_people(query, sources)
+        if all(i in other for i in close):
+            kinds = list(dict.fromkeys(k for i in close for k in other[i]))
+            said = (f"مشاوره‌های یافت‌شده درباره‌ی {' یا '.join(KIND_SHOWN[k] for k in kinds)} است و پرسش شما از چنین "
+                    "کسی نمی‌گوید؛ از آن‌ها پاسخی برای شما ساخته نشد. اگر پرسش درباره‌ی اوست، این را بنویسید.")
+            return Screen(self._judged(sources, found, set()),
+                          abstain=f"every close consultation is about another person ({', '.join(kinds)})", say=[said])
+        close = [i for i in close if i not in other]
         most = max(len(found[i].terms) for i in close)
         floor = most - (self.term_slack if most >= 2 else 0)
         keep = {i for i in close if len(found[i].terms) >= floor}
@@ -99,6 +112,7 @@ class ApplicabilityGate:
         kept = [s for i, s in enumerate(judged) if i in keep]
         withheld = [{"doc_id": s.doc_id, "passage_id": s.passage_id, "gate": self.name,
                      "found": (f"about {', '.join(alike[i])}" if i in alike else
+                               f"about another person ({', '.join(other[i])})" if i in other else
                                f"question {found[i].question:.2f}" if i not in close else
                                f"lacks {', '.join(found[i].missing)}")} for i, s in enumerate(judged) if i not in keep]
         say = []
@@ -122,6 +136,18 @@ class ApplicabilityGate:
             others = self.lookalikes.look_alikes(named, query.conditions)
             if others and not named.keys() & query.conditions.keys():
                 out[i] = others
+        return out
+
+    @staticmethod
+    def _other_people(query: Query, sources: Sequence[ScoredPassage]) -> dict[int, list[str]]:
+        """The consultations about a child, a pregnancy … when the user names none of their kinds: index -> kinds.
+        (A pregnant woman's consultation that speaks of her baby is still one about a pregnancy.)"""
+        named = named_kinds(query.raw)
+        out = {}
+        for i, s in enumerate(sources):
+            kinds = patient_kinds(s.consultation[0]) if s.consultation else frozenset()
+            if kinds and not kinds & named:
+                out[i] = sorted(kinds)
         return out
 
     @staticmethod

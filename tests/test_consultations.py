@@ -46,6 +46,13 @@ CONSULTATIONS = [  # (id, patient question, doctor answer): written for the test
      "در کم کاری تیروئید خستگی شایع است و با درمان بهتر می‌شود. ورزش منظم و خواب کافی کمک می‌کند."),
     ("type2", "دیابت نوع دو دارم چی بخورم؟",
      "در دیابت نوع دو قندهای ساده را کم کنید. پیاده روی روزانه قند خون را پایین می‌آورد."),
+    ("bloat-nursing", "شیر میدم و بعد از خوردن شیر گاو نفخ میکنم، برای بچه ضرر داره؟",
+     "نفخ بعد از شیر گاو بیشتر از عدم تحمل لاکتوز است. در کل توصیه می‌شود در این مورد تا جای ممکن دارو مصرف نشود. "
+     "شیر گاو را کم کم و همراه غذا بنوشید."),
+    ("bloat-adult", "بعد از خوردن شیر گاو نفخ و دل درد میگیرم",
+     "نفخ بعد از شیر گاو بیشتر از عدم تحمل لاکتوز است. شیر بدون لاکتوز یا ماست را امتحان کنید."),
+    ("acne-baby", "نوزاد ۲ ماهه ام جوش های ریز قرمز روی گونه هاش زده",
+     "جوش‌های ریز صورت در این سن شایع است و خودبخود خوب می‌شود. صورت را فقط با آب ولرم بشویید."),
     ("escitalopram", "اس سیتالوپرام ۱۰ میخورم و میخوام قطعش کنم",
      "داروهای ضد افسردگی را خودسرانه و ناگهانی قطع نکنید. قطع این داروها باید با کاهش تدریجی و زیر نظر پزشک باشد."),
 ]
@@ -134,6 +141,52 @@ def test_a_brand_name_finds_the_consultation_about_its_generic(consult):
     assert any("تدریجی" in s for s in quoted(answer))
 
 
+def test_a_consultation_about_a_nursing_mother_is_left_out_for_an_adult_who_names_none(consult):
+    answer = consult.ask("بعد از خوردن شیر گاو نفخ میکنم چیکار کنم؟")
+    assert not answer.abstained and {s.doc_id for s in answer.sources} == {"bloat-adult"}
+    assert any(w["doc_id"] == "bloat-nursing" and w["found"] == "about another person (child, nursing)"
+               for w in answer.withheld), answer.withheld
+    assert not any("دارو مصرف نشود" in s for s in quoted(answer))
+    # a nursing mother is answered from it
+    nursing = consult.ask("شیر میدم و بعد از خوردن شیر گاو نفخ میکنم، چیکار کنم؟")
+    assert "bloat-nursing" in {s.doc_id for s in nursing.sources}
+
+
+def test_sources_only_about_a_baby_are_said_plainly_to_an_adult(consult):
+    answer = consult.ask("جوش های ریز قرمز روی گونه هام زده چیکار کنم؟")
+    assert answer.abstained and "another person (child)" in answer.abstain_reason and answer.citations == []
+    assert any("«کودک»" not in c and "درباره‌ی کودک است" in c for c in answer.caveats), answer.caveats
+    baby = consult.ask("پسر ۲ ماهه ام جوش های ریز قرمز روی گونه هاش زده")
+    assert not baby.abstained and baby.sources[0].doc_id == "acne-baby"
+
+
+@pytest.mark.parametrize("question, kinds", [
+    ("باردار ۵ ماهه هستم و کمرم درد میکنه", {"pregnancy"}),  # the months are the pregnancy's
+    ("نوزاد ۲۰ روزه ام زردی داره", {"child"}),
+    ("پسرم ۴ سالشه و سرفه میکنه", {"child"}),
+    ("شیر میدم، میتونم سرماخوردگی قرص بخورم؟", {"nursing"}),
+    ("باردار نیستم ولی پریودم عقب افتاده", set()),  # denied
+    ("دو ساله که سردرد دارم", set()),  # a duration, not an age
+    ("۲ ساله که کمر درد دارم", set()),
+    ("از بچگی آسم دارم", set()),  # an adult's past
+    ("دختر ۲۵ ساله هستم و موهام میریزه", set()),
+    ("جنینم ۱۲ هفته است و سونو دادم", {"fetus"}),
+])
+def test_whom_a_consultation_is_about(question, kinds):
+    from gaokerena_rag.patients import patient_kinds
+
+    assert patient_kinds(question) == kinds
+
+
+def test_what_a_user_names_is_read_leniently():
+    from gaokerena_rag.patients import named_kinds
+
+    assert named_kinds("دخترم تب داره") == {"child", "nursing"}  # «دخترم» may be a child
+    assert named_kinds("شیر میدم و سرما خوردم") == {"child", "nursing"}  # a nursing mother has a baby
+    assert named_kinds("وقتی شیر میخورم نفخ میکنم") == set()  # drinking milk is not nursing
+    assert named_kinds("بعد از زایمان کمرم درد میکنه") == {"pregnancy", "fetus"}
+
+
 @pytest.mark.parametrize("sentence, rule", [
     ("سلام و وقت بخیر.", "greeting"),
     ("پاسخ دکتر مرتضی عبداللهی، متخصص اطفال:", "byline"),
@@ -166,6 +219,7 @@ def test_a_brand_name_finds_the_consultation_about_its_generic(consult):
     ("با این حال در این رابطه با پزشک معالج مشورت کنید.", "needs_context"),
     ("الان دوره‌ای است که کودک هر خوراکی را از زمین برمی‌دارد.", "their_words"),  # the other patient's now
     ("احتمالا ساییدگی کشکک یا کندرومالاسی پاتلا دارید که درمان‌های متنوعی دارد.", "their_words"),  # their diagnosis
+    ("مشکل منیسک های شما با فیزیوتراپی بهتر می‌شود.", "their_words"),  # their problem, a word or two between
 ])
 def test_each_sentence_rule_catches_what_it_names(sentence, rule):
     rules = SentenceRules(DrugLexicon.load())

@@ -1,0 +1,67 @@
+"""Who a consultation is about, when it is not an adult asking about themself.
+
+A past consultation about a baby, a child, a pregnancy or a nursing mother holds advice made for that
+person: doses by weight, "nothing by mouth for the baby", what is safe while pregnant. It does not apply
+to someone who names none of them. ``patient_kinds(question)`` finds the kinds a patient's question is
+about (asserted: «باردار نیستم» is not a pregnancy); ``named_kinds(question)`` the kinds a user's question
+could be about (leniently: «پسرم»، «دخترم ۴ ساله» name a child; a nursing mother speaks of her baby, so
+naming a child names the nursing kind too). The ``applicability`` gate leaves out a consultation when the
+user names none of its kinds.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .normalize import normalize
+
+_W = r"[ \u200c]?"
+
+
+def _rx(pattern: str) -> re.Pattern:
+    """A pattern over normalized text; ``_`` is a space, a zero-width non-joiner or nothing."""
+    return re.compile(pattern.replace("_", _W))
+
+
+# an age: a son or daughter of months or days, or of under 12 years («دختر من ۳ ماهه»، «پسر ۴ ساله»), or an age
+# said of someone else («۴ سالشه»، «۲۰ روزشه»). A bare «۳ ماهه» is as often a duration («۳ ماهه پریود نشدم»)
+_N = r"(?<!\d)(\d{1,2}|یک|دو|سه|چهار|پنج|شش|هفت|هشت|نه|ده|یازده|دوازده)"
+_UNDER_12 = r"(?<!\d)([1-9]|1[01]|یک|دو|سه|چهار|پنج|شش|هفت|هشت|نه|ده|یازده)"
+_YOUNG = (rf"(?<!\w)(پسر|دختر|نوه)\w{{0,3}}(\s\S+)?\s?({_N}_?(ماهه|ماهگی|روزه|روزگی|ماه_?و)|{_UNDER_12}_?(ساله|سال_?و))(?!\w)"
+          rf"|(?<!\w){_N}_?(ماهشه|ماهش|روزشه|روزش|روزگی)(?!\w)|(?<!\w){_UNDER_12}_?(سالشه|سالش)(?!\w)")
+# the patient's kinds, said of them (not «کودکی»/«بچگی»: "since childhood" is an adult's past)
+_KINDS = {
+    "child": _rx(r"(?<!\w)(بچه(?!_?دار)|کودک|فرزند|نوزاد|شیرخوار|نی_?نی|پسر_?بچه|دختر_?بچه)(م|ام|مون|مان|ها|ای|تون|تان)?(?!\w)"),
+    "young": _rx(_YOUNG),  # a child, unless it is a pregnancy's months («باردار ۵ ماهه»)
+    "pregnancy": _rx(r"(?<!\w)(باردار|حامله|حاملگی|بارداری)(م|ام|ی|یم|یمه)?(?!\w)|(?<!\w)بچه_?دار"),
+    "nursing": _rx(r"(?<!\w)(شیرده|شیردهی|شیر_?(میدم|می_?دهم|میدهم|دادن|می_?دم)|شیر_?(خودم|مادر))(?!\w)"),
+    "fetus": _rx(r"(?<!\w)جنین\w{0,3}(?!\w)"),
+}
+# a kind denied in the words after it: «باردار نیستم»، «حامله نشدم»
+_DENIED = _rx(r"^\W{0,3}(\S+\s)?(نیستم|نیست|نیستیم|نشدم|نشده|نمیشم|نمی_?شوم|نبودم|نبوده|ندارم|نداریم)(?!\w)")
+# what a user may say of a person of each kind (leniently: «دخترم» may be a child); a nursing mother speaks
+# of her baby, and a fetus is a pregnancy's
+_CHILD_NAMES = r"(?<!\w)(بچه|کودک|فرزند|نوزاد|شیرخوار|نی_?نی|پسر|دختر|نوه)\w{0,4}(?!\w)"
+_PREGNANCY_NAMES = r"(?<!\w)(باردار|حامله|حاملگی|جنین|زایمان|سزارین)\w{0,4}(?!\w)"
+_BABY_NAMES = _rx(f"{_CHILD_NAMES}|{_YOUNG}|" + _KINDS["nursing"].pattern)
+_NAMES = {"child": _BABY_NAMES, "nursing": _BABY_NAMES, "pregnancy": _rx(_PREGNANCY_NAMES), "fetus": _rx(_PREGNANCY_NAMES)}
+
+
+def patient_kinds(question: str) -> frozenset[str]:
+    """The kinds (child, pregnancy, nursing, fetus) a consultation's patient question is about."""
+    text = normalize(question)
+    out = set()
+    for kind, rx in _KINDS.items():
+        if any(not _DENIED.match(text[m.end():]) for m in rx.finditer(text)):
+            out.add(kind)
+    if "young" in out:
+        out.discard("young")
+        if "pregnancy" not in out:
+            out.add("child")
+    return frozenset(out)
+
+
+def named_kinds(question: str) -> frozenset[str]:
+    """The kinds a user's question could be about: a consultation of any other kind does not apply to it."""
+    text = normalize(question)
+    return frozenset(kind for kind, rx in _NAMES.items() if rx.search(text))
