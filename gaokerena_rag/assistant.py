@@ -70,7 +70,7 @@ class GaokerenaAssistant:
         self.generator = generator or load_generator(self.config.generator, retriever)
         self.gates = build_gates(self.config.gates, self.config, retriever)
         self.rules = SentenceRules(retriever.lexicon, lookalikes=retriever.lookalikes)  # per-sentence `applicable`
-        self.red_flags = RedFlagDetector.from_config(self.config.red_flag_classifier, self.retriever.embedder,
+        self.red_flags = RedFlagDetector.from_config(self.config.red_flag_classifier, self.retriever.embedder_for,
                                                      self.config.retrieval.max_embedded_chars)
         self.guidance = EmergencyGuidance.load(*(() if self.config.emergency_guidance == "default"
                                                  else (self.config.emergency_guidance,)))

@@ -8,7 +8,7 @@ MF3QA patient questions (whole and cut to their first sentence, as a chat box ge
 against everyday questions written for the project, with its threshold set on MF3QA dev
 1-1000 so that few patient questions score below it. A question that names a medicine is
 always medical. The probe is stored as JSON with the embedder it reads; when the index
-embeds with another, the gate loads that embedder for itself.
+embeds with another, the gate reads the probe's (``HybridRetriever.embedder_for``, shared with the red-flag classifier).
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ class DomainGate:
         abstentions counted (``benchmarks/answer_gates.py`` records the probe's sha256): another probe under
         that calibration is a clear error, not a silent change of what is refused."""
         from .calibration import CalibrationError
-        from .embedders import load_embedder
         from .manifest import sha256_file
 
         path = Path(path or DEFAULT_PATH)
@@ -46,10 +45,8 @@ class DomainGate:
             raise CalibrationError(f"{path}: the gate thresholds of {retriever.calibration.embedder} were calibrated "
                                    f"with another domain probe (sha256 {made_with[:16]}…): recalibrate them with "
                                    "benchmarks/answer_gates.py, or use the probe they were made with")
-        embedder = retriever.embedder
-        if embedder is None or embedder.spec != probe.embedder:
-            embedder = load_embedder(probe.embedder)  # another vector space: the one it was trained for
-        return cls(probe, embedder, retriever.config.max_embedded_chars)
+        # the index's embedder, or (another vector space) the one the probe was trained for
+        return cls(probe, retriever.embedder_for(probe.embedder), retriever.config.max_embedded_chars)
 
     def score(self, query: Query) -> float:
         """How medical the question reads (the probe's margin; below ``probe.threshold``: not medical)."""

