@@ -4,6 +4,7 @@ and a clear error for a broken probe file."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -100,3 +101,29 @@ def test_thresholds_calibrated_with_another_probe_are_a_clear_error(tmp_path, em
     other.save(tmp_path / "retrained.json")
     with pytest.raises(CalibrationError, match=r"retrained\.json: .*calibrated with another domain probe.*answer_gates"):
         DomainGate.for_retriever(retriever, tmp_path / "retrained.json")
+
+
+def test_a_probe_recipe_takes_every_field_as_an_option(tmp_path, capsys):
+    from dataclasses import dataclass
+
+    from training.probe_cli import probe_main
+
+    @dataclass
+    class Recipe:
+        out: Path = Path("unused.json")
+        max_refused: float = 0.02
+        seed: int = 0
+
+    seen = {}
+
+    class Model:
+        def save(self, path):
+            Path(path).write_text("{}", "utf-8")
+
+    def train(recipe):
+        seen["recipe"] = recipe
+        return Model(), {"threshold": 0.5}
+
+    assert probe_main(Recipe, train, "test", ["--out", str(tmp_path / "p.json"), "--max-refused", "0.03"]) == 0
+    assert seen["recipe"] == Recipe(out=tmp_path / "p.json", max_refused=0.03, seed=0)
+    assert (tmp_path / "p.json").exists() and '"threshold": 0.5' in capsys.readouterr().out

@@ -15,7 +15,6 @@ Trained on MF3QA (CC BY-NC-SA 4.0): the weights carry that licence.
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 from dataclasses import dataclass
@@ -28,6 +27,8 @@ from gaokerena_rag.domain_gate import DEFAULT_PATH
 from gaokerena_rag.embedders import DEFAULT_EMBEDDER, load_embedder
 from gaokerena_rag.normalize import strip_courtesies
 from gaokerena_rag.probe import LinearProbe, fit
+
+from .probe_cli import probe_main
 
 from .redflags import first_sentence
 
@@ -91,18 +92,7 @@ def train(recipe: DomainRecipe, *, patients: list[str] | None = None, dev: list[
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", default=str(DomainRecipe.data))
-    p.add_argument("--out", default=str(DEFAULT_PATH))
-    p.add_argument("--max-refused", type=float, default=DomainRecipe.max_refused)
-    p.add_argument("--embedder", default=DomainRecipe.embedder, help="the embedder whose query vectors it reads")
-    args = p.parse_args(argv)
-    recipe = DomainRecipe(data=Path(args.data), out=Path(args.out), max_refused=args.max_refused, embedder=args.embedder)
-    probe, report = train(recipe)
-    probe.save(recipe.out)
-    print(json.dumps(report, indent=2))
-    print(f"wrote {recipe.out}")
-    return 0
+    return probe_main(DomainRecipe, train, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ true emergencies, so this is an upper bound on false alarms); the second half re
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 from dataclasses import dataclass
@@ -26,6 +25,8 @@ from gaokerena_rag.chunking import split_sentences
 from gaokerena_rag.embedders import DEFAULT_EMBEDDER, load_embedder
 from gaokerena_rag.normalize import strip_courtesies
 from gaokerena_rag.redflag_model import DEFAULT_PATH, RedFlagClassifier, fit
+
+from .probe_cli import probe_main
 
 EXAMPLES = Path(__file__).parent / "data" / "redflag_examples.json"
 OUT_OF_DOMAIN = Path(__file__).parent / "data" / "out_of_domain_fa.json"
@@ -99,18 +100,7 @@ def train(recipe: RedFlagRecipe, *, ordinary: list[str] | None = None, dev: list
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", default=str(RedFlagRecipe.data))
-    p.add_argument("--out", default=str(DEFAULT_PATH))
-    p.add_argument("--flag-rate", type=float, default=RedFlagRecipe.flag_rate)
-    p.add_argument("--embedder", default=RedFlagRecipe.embedder, help="the embedder whose query vectors it reads")
-    args = p.parse_args(argv)
-    recipe = RedFlagRecipe(data=Path(args.data), out=Path(args.out), flag_rate=args.flag_rate, embedder=args.embedder)
-    clf, report = train(recipe)
-    clf.save(recipe.out)
-    print(json.dumps(report, indent=2))
-    print(f"wrote {recipe.out}")
-    return 0
+    return probe_main(RedFlagRecipe, train, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":
