@@ -5,18 +5,20 @@ question is to the user's, and which of the user's key terms it holds. Then:
 
 1. a medicine the user names that no source names: abstain, and say so plainly
    («منابع یافت‌شده درباره‌ی «…» چیزی نمی‌گویند») — advice about other drugs is not an answer;
-2. consultations whose question is less close than ``min_question`` (calibrated) are left out;
+2. a condition a short question names («بیماری فابری»، «سندرم گیلن باره») by a specific word (in at most 60
+   passages) that no source holds: abstain, and say so — the sources are about something else;
+3. consultations whose question is less close than ``min_question`` (calibrated) are left out;
    none left: abstain, saying the sources do not cover the question;
-3. a consultation whose patient asked about a look-alike of what the user asked (``lookalikes.py``:
+4. a consultation whose patient asked about a look-alike of what the user asked (``lookalikes.py``:
    hyperthyroidism for a question about an underactive thyroid) and not about it is left out; none
    left: abstain, saying the sources are about the look-alike, not what was asked;
-4. a consultation about a baby, a child, a pregnancy, a nursing mother or a fetus (``patients.py``) is left
+5. a consultation about a baby, a child, a pregnancy, a nursing mother or a fetus (``patients.py``) is left
    out when the user names no one of its kinds: advice made for them is not for an adult asking about
    themself; none left: abstain, saying whom the sources are about;
-5. of the rest, those holding the most key terms are kept (one fewer is allowed when there are
+6. of the rest, those holding the most key terms are kept (one fewer is allowed when there are
    two or more), so a question about otitis *externa* is answered from the consultations
    about the outer ear when there are any;
-6. a specific key word (in at most 60 passages) of a short question (at most 6 key terms) that no
+7. a specific key word (in at most 60 passages) of a short question (at most 6 key terms) that no
    source holds is said plainly, and the answer speaks to the rest.
 
 Every source keeps its judgement on ``ScoredPassage.applies``; those left out are listed in
@@ -25,6 +27,7 @@ Every source keeps its judgement on ``ScoredPassage.applies``; those left out ar
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Sequence
 
@@ -46,6 +49,8 @@ class ApplicabilitySettings:
 
 
 FALLBACK_MIN_QUESTION = 0.15
+# a condition named as one, and the two words after: «سندرم گیلن باره»، «بیماری فابری»
+_NAMED_CONDITION = re.compile(r"(?<!\w)(سندرم|سندروم|بیماری)\s+(\S+(?:\s+\S+)?)")
 KIND_SHOWN = {"child": "کودک", "pregnancy": "بارداری", "nursing": "مادر شیرده", "fetus": "جنین"}
 
 
@@ -83,6 +88,10 @@ class ApplicabilityGate:
         if drugs:
             return Screen(self._judged(sources, found, set()), abstain=f"no source names {', '.join(drugs)}",
                           say=[f"منابع یافت‌شده درباره‌ی {_quoted(drugs)} چیزی نمی‌گویند."])
+        condition = self._unknown_condition(query, sources, terms)
+        if condition:
+            return Screen(self._judged(sources, found, set()), abstain=f"no source names the condition {condition}",
+                          say=[f"منابع یافت‌شده درباره‌ی «{condition}» چیزی نمی‌گویند."])
         close = [i for i, a in enumerate(found) if a.question is None or a.question >= self.min_question]
         if not close:
             best = max((a.question or 0.0 for a in found), default=0.0)
@@ -123,6 +132,24 @@ class ApplicabilityGate:
         if words:
             say.append(f"در منابع یافت‌شده از {_quoted(words)} سخنی نیست؛ آنچه می‌آید به بقیه‌ی پرسش شما مربوط است.")
         return Screen(kept, withheld, say=say)
+
+    def _unknown_condition(self, query: Query, sources: Sequence[ScoredPassage], terms: Sequence[KeyTerm]) -> str | None:
+        """The condition a short question names by words no source holds («سندرم گیلن باره»), else None."""
+        if len(terms) > self.say_max_terms:
+            return None  # in a long story a named condition is often the asker's past, not the question
+        held = set().union(*(self.judge.terms_in(s.text) for s in sources))
+        words = self.judge.words
+
+        def unknown(word: str) -> bool:
+            tokens = words.tokenizer(word)
+            return bool(tokens) and all(t not in held and words.document_frequency(t) <= self.say_max_df for t in tokens)
+
+        for m in _NAMED_CONDITION.finditer(query.normalized):
+            name = m.group(2).split()
+            if unknown(name[0]):
+                shown = [name[0]] + ([name[1]] if len(name) > 1 and unknown(name[1]) else [])
+                return f"{m.group(1)} {' '.join(shown)}"
+        return None
 
     def _look_alikes(self, query: Query, sources: Sequence[ScoredPassage]) -> dict[int, list[str]]:
         """The consultations whose patient asked about a look-alike of the user's condition, not about it:

@@ -134,6 +134,14 @@ def test_a_medicine_no_source_names_is_said_plainly_and_not_answered(consult):
     assert any("سرترالین" in c for c in answer.caveats) and answer.citations == []
 
 
+def test_a_condition_no_source_names_is_said_plainly_and_not_answered(consult):
+    answer = consult.ask("بیماری فابری دارم، چه ورزشی کنم؟")
+    assert answer.abstained and answer.abstain_reason == "no source names the condition بیماری فابری"
+    assert any("«بیماری فابری»" in c for c in answer.caveats) and answer.citations == []
+    named = consult.ask("بیماری میگرن دارم و سردرد یک طرفه، چه کنم؟")  # a condition the sources hold
+    assert not named.abstained and "migraine" in {s.doc_id for s in named.sources}
+
+
 def test_a_brand_name_finds_the_consultation_about_its_generic(consult):
     answer = consult.ask("لکساپرو رو چطور قطع کنم؟")
     assert not answer.abstained and answer.sources[0].doc_id == "escitalopram"
