@@ -28,7 +28,7 @@ from .answer import Answer
 from .config import AssistantConfig
 from .documents import ScoredPassage
 from .gates import Screen, build_gates
-from .generators import Generator, load_generator
+from .generators import Generator, load_generator, sources_cited
 from .guidance import EmergencyGuidance
 from .index import IndexSettings
 from .query import Query
@@ -137,7 +137,12 @@ class GaokerenaAssistant:
         if flags.semantic_only and abstained_by in ("evidence", "vocabulary"):
             flags = RedFlags()  # the classifier alone is not trusted on a question off the sources' domain
         notice = self._notice(flags)
-        sources = screened.sources
+        sources, withheld = screened.sources, screened.withheld
+        cited = None if notice or screened.abstain else sources_cited(self.generator, query, sources)
+        if cited:  # shown beside the answer: only the sources it cites
+            withheld = withheld + [{"doc_id": s.doc_id, "passage_id": s.passage_id, "gate": "answer",
+                                    "found": "no sentence of it applies"} for s in sources if s.n not in cited]
+            sources = _numbered([s for s in sources if s.n in cited])
         if on_sources is not None:
             on_sources(sources, notice)
         if notice:
@@ -145,7 +150,7 @@ class GaokerenaAssistant:
         for line in [] if notice else screened.say:
             yield line + "\n\n"
         base = dict(question=question, sources=sources, emergency=notice, emergency_categories=list(flags.categories),
-                    caveats=list(screened.say), model=self.generator.name, withheld=screened.withheld,
+                    caveats=list(screened.say), model=self.generator.name, withheld=withheld,
                     index=str(self.retriever.files.path))
         if notice:  # under the banner: the reviewed guidance for the emergency, nothing composed
             # a classifier-only flag names its category by the nearest example: a guess, so only the lines

@@ -109,7 +109,8 @@ def _clip(text: str, width: int) -> str:
 
 
 def render_footer(answer: Answer) -> str:
-    withheld = (f"; {len(answer.withheld)} retrieved source(s) left out by the gates" if answer.withheld else "")
+    withheld = (f"; {len(answer.withheld)} retrieved source(s) left out (by the gates, or with no sentence quoted)"
+                if answer.withheld else "")
     why = f"; abstained: {answer.abstain_reason}" if answer.abstained else ""
     return f"({answer.summary} — {answer.model}; {answer.timings.get('total_s', 0):.2f} s{why}{withheld})"
 

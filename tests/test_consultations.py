@@ -53,6 +53,10 @@ CONSULTATIONS = [  # (id, patient question, doctor answer): written for the test
      "نفخ بعد از شیر گاو بیشتر از عدم تحمل لاکتوز است. شیر بدون لاکتوز یا ماست را امتحان کنید."),
     ("acne-baby", "نوزاد ۲ ماهه ام جوش های ریز قرمز روی گونه هاش زده",
      "جوش‌های ریز صورت در این سن شایع است و خودبخود خوب می‌شود. صورت را فقط با آب ولرم بشویید."),
+    ("heel", "درد پاشنه پا دارم که صبح ها بدتره",
+     "درد پاشنه صبحگاهی بیشتر از التهاب کف پا است. کشش کف پا و کفش طبی کمک می‌کند."),
+    ("heel-mri", "درد پاشنه پا دارم و ام آر آی دادم",  # nothing in the reply may be quoted to another patient
+     "سلام و وقت بخیر. با توجه به اینکه MRI شما طبیعی بوده است نگران نباشید."),
     ("escitalopram", "اس سیتالوپرام ۱۰ میخورم و میخوام قطعش کنم",
      "داروهای ضد افسردگی را خودسرانه و ناگهانی قطع نکنید. قطع این داروها باید با کاهش تدریجی و زیر نظر پزشک باشد."),
 ]
@@ -86,6 +90,20 @@ def test_the_default_answer_says_what_it_is_and_cites_consultations(consult):
     agreed = next(c for c in answer.citations if "سه هفته" in c.sentence)
     ids = {answer.sources[n - 1].doc_id for n in agreed.cited}
     assert {"cough-night", "cough-throat"} <= ids and agreed.supported
+
+
+def test_only_the_sources_an_answer_cites_are_shown_beside_it(consult):
+    seen = []
+    answer = None
+    question = "درد پاشنه پا دارم صبح ها چیکار کنم؟"
+    for piece in consult.stream(question, on_sources=lambda sources, notice: seen.append(sources)):
+        answer = piece
+    assert {s.doc_id for s in consult.retrieve(question)} >= {"heel", "heel-mri"}  # both apply to the question
+    assert [s.doc_id for s in answer.sources] == ["heel"] and answer.sources[0].n == 1
+    assert {n for c in answer.citations if c.claim for n in c.cited} == {1} and "کشش کف پا" in answer.body
+    assert [s.passage_id for s in seen[0]] == ["heel#0"]  # the page is shown the same, before the text
+    assert {"doc_id": "heel-mri", "passage_id": "heel-mri#0", "gate": "answer",
+            "found": "no sentence of it applies"} in answer.withheld
 
 
 def test_each_sentence_says_whether_it_applies_to_the_asker(consult):

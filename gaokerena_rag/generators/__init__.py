@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any, Callable
 
-from .base import Generator, GeneratorConfig
+from .base import Generator, GeneratorConfig, sources_cited
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..retrieval import HybridRetriever
@@ -44,4 +44,4 @@ def load_generator(config: GeneratorConfig, retriever: HybridRetriever | None = 
     return factory(dict(config.options), retriever)
 
 
-__all__ = ["GENERATORS", "Generator", "GeneratorConfig", "load_generator", "register_generator"]
+__all__ = ["GENERATORS", "Generator", "GeneratorConfig", "load_generator", "register_generator", "sources_cited"]

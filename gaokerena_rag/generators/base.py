@@ -21,6 +21,15 @@ class Generator(Protocol):
                  history: Sequence[dict] | None = None) -> Iterator[str]: ...
 
 
+def sources_cited(generator: Generator, query: Query, sources: Sequence[ScoredPassage]) -> set[int] | None:
+    """The numbers of the sources ``generator``'s answer will cite, when it knows them before writing (a
+    composer that chooses its sentences first defines ``cites(query, sources)``); None for one that finds out as
+    it writes (a language model). The assistant then shows only those, so no source beside an answer is one
+    the answer does not use."""
+    cites = getattr(generator, "cites", None)
+    return None if cites is None else set(cites(query, sources))
+
+
 @dataclass
 class GeneratorConfig:
     """Which registered generator writes answers (``generators.GENERATORS``), and its options

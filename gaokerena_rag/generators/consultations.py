@@ -94,6 +94,11 @@ class ConsultationComposer:
         # the same advice again, from another doctor, is cited already: it is not quoted twice
         return mmr_select(cands, self.max_sentences, self.max_words, self.mmr_lambda, repeat=self.agree)
 
+    def cites(self, query: Query, sources: Sequence[ScoredPassage]) -> set[int]:
+        """The sources the answer will cite (``base.sources_cited``): the same choice ``generate`` makes. Leaving
+        the others out changes nothing chosen: none of their sentences is quoted or agrees with one that is."""
+        return {n for c in self.select(self.candidates(query, sources)) for n in [c.n, *c.also]}
+
     def generate(self, query: Query, sources: Sequence[ScoredPassage],
                  history: Sequence[dict] | None = None) -> Iterator[str]:
         chosen = self.select(self.candidates(query, sources))
