@@ -236,7 +236,9 @@ def _reason(answer) -> str:
     return ("not medical" if r.startswith("domain score") else "evidence" if r.startswith("best ") else "vocabulary" if r.startswith("known words")
             else "medicine in no source" if r.startswith("no source names")
             else "no close consultation" if r.startswith("no consultation close")
-            else "look-alike" if r.startswith("every close consultation is about") else r.split(" ")[0])
+            else "another person" if r.startswith("every close consultation is about another person")
+            else "look-alike" if r.startswith("every close consultation is about")
+            else "condition in no source" if r.startswith("no source names the condition") else r.split(" ")[0])
 
 
 if __name__ == "__main__":

@@ -31,7 +31,8 @@ _YOUNG = (rf"(?<!\w)(پسر|دختر|نوه)\w{{0,3}}(\s\S+)?\s?({_N}_?(ماهه
           rf"|(?<!\w){_N}_?(ماهشه|ماهش|روزشه|روزش|روزگی)(?!\w)|(?<!\w){_UNDER_12}_?(سالشه|سالش)(?!\w)")
 # the patient's kinds, said of them (not «کودکی»/«بچگی»: "since childhood" is an adult's past)
 _KINDS = {
-    "child": _rx(r"(?<!\w)(بچه(?!_?دار)|کودک|فرزند|نوزاد|شیرخوار|نی_?نی|پسر_?بچه|دختر_?بچه)(م|ام|مون|مان|ها|ای|تون|تان)?(?!\w)"),
+    "child": _rx(r"(?<!\w)(بچه(?!_?دار)|بچ(م|ت|ش|مون|تون)|کودک|فرزند|نوزاد|شیرخوار|نی_?نی|پسر_?بچه|دختر_?بچه)"
+                 r"(م|ام|مون|مان|ها|ای|تون|تان)?(?![^\W\d])"),
     "young": _rx(_YOUNG),  # a child, unless it is a pregnancy's months («باردار ۵ ماهه»)
     "pregnancy": _rx(r"(?<!\w)(باردار|حامله|حاملگی|بارداری)(م|ام|ی|یم|یمه)?(?!\w)|(?<!\w)بچه_?دار"),
     "nursing": _rx(r"(?<!\w)(شیرده|شیردهی|شیر_?(میدم|می_?دهم|میدهم|دادن|می_?دم)|شیر_?(خودم|مادر))(?!\w)"),
@@ -39,10 +40,17 @@ _KINDS = {
 }
 # a kind denied in the words after it: «باردار نیستم»، «حامله نشدم»
 _DENIED = _rx(r"^\W{0,3}(\S+\s)?(نیستم|نیست|نیستیم|نشدم|نشده|نمیشم|نمی_?شوم|نبودم|نبوده|ندارم|نداریم)(?!\w)")
-# what a user may say of a person of each kind (leniently: «دخترم» may be a child); a nursing mother speaks
-# of her baby, and a fetus is a pregnancy's
-_CHILD_NAMES = r"(?<!\w)(بچه|کودک|فرزند|نوزاد|شیرخوار|نی_?نی|پسر|دختر|نوه)\w{0,4}(?!\w)"
-_PREGNANCY_NAMES = r"(?<!\w)(باردار|حامله|حاملگی|جنین|زایمان|سزارین)\w{0,4}(?!\w)"
+# what a user may say of a person of each kind, read leniently (leaving out a consultation that applies costs
+# more than keeping one whose other patient's sentences the sentence rules withhold): «دخترم» may be a child,
+# «بچم»، «نوزادم۵ماهشه» are; a nursing mother speaks of her baby; conceiving, fertility treatment, periods,
+# contraception and «هفته ۱۸ هستم» are a pregnancy's domain, and a fetus is a pregnancy's
+_CHILD_NAMES = (r"(?<!\w)(بچ(ه|م|ت|ش|مون|تون|ها)|نی_?نی|پسر|دختر|نوه)[^\W\d]{0,4}(?![^\W\d])"
+                r"|(کودک|فرزند|نوزاد|شیرخوار)")  # these four inside a word too: «درنوزادده روزه»
+_PREGNANCY_NAMES = (r"(?<!\w)(بچه_?دار|باردار|حامله|حاملگی|جنین|زایمان|سزارین|بارور|باروری|ناباروری|نازایی|آی_?وی_?اف|ivf|iui|"
+                    r"آی_?یو_?آی|میکرو_?اینجکشن|نطفه|اسپرم|منی|واریکوسل|بیضه|تخمک|اقدام|رحم_?اجاره|جلوگیری|کاندوم|بی_?بی_?چک|بتا|"
+                    r"پریود|قاعدگی|اورژانسی|سقط|جفت|امنیوتیک|آمنیوتیک|لک_?بینی|یائسگی)[^\W\d]{0,5}(?![^\W\d])"
+                    r"|(?<!\w)هفته_?\d+|(?<!\d)\d+([.,/]\d+)?_?(هفته|هفتگی)"
+                    r"|(?<!\w)ماه_?(اول|دوم|سوم|چهارم|پنجم|ششم|هفتم|هشتم|نهم)(?!\w)")
 _BABY_NAMES = _rx(f"{_CHILD_NAMES}|{_YOUNG}|" + _KINDS["nursing"].pattern)
 _NAMES = {"child": _BABY_NAMES, "nursing": _BABY_NAMES, "pregnancy": _rx(_PREGNANCY_NAMES), "fetus": _rx(_PREGNANCY_NAMES)}
 

@@ -211,6 +211,13 @@ def test_what_a_user_names_is_read_leniently():
     assert named_kinds("شیر میدم و سرما خوردم") == {"child", "nursing"}  # a nursing mother has a baby
     assert named_kinds("وقتی شیر میخورم نفخ میکنم") == set()  # drinking milk is not nursing
     assert named_kinds("بعد از زایمان کمرم درد میکنه") == {"pregnancy", "fetus"}
+    # informal and joined spellings, and a pregnancy's or conception's domain named without the word
+    for question, kind in [("بچم تب داره", "child"), ("نوزادم۵ماهشه و سرفه میکنه", "child"),
+                           ("دوز قطره درنوزادده روزه", "child"), ("تو هفته ۱۸ هستم و جفت پایینه", "pregnancy"),
+                           ("هفته اول ماه هشتم هستم و سرم درد میکنه", "pregnancy"), ("باید ivfبشم", "pregnancy"),
+                           ("هفت سال است بچه دار نمیشیم", "pregnancy"), ("قرص اورژانسی خوردم", "pregnancy")]:
+        assert kind in named_kinds(question), question
+    assert named_kinds("موقع بالا رفتن از پله زانوم درد میکنه") == set()
 
 
 @pytest.mark.parametrize("sentence, rule", [
