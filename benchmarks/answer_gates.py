@@ -189,8 +189,9 @@ def main() -> None:
     short_why = Counter(_reason(a) for a in short if a.abstained)
     why = Counter(_reason(a) for a in answers if a.abstained)
     judged = [s.applies for a in answers for s in a.sources if s.applies is not None]
+    uncited = [w for a in answers for w in a.withheld if w.get("gate") == "answer"]  # kept, but nothing quoted
     retrieved = [w for a in answers for w in a.withheld if w.get("gate") == "applicability"]
-    kept, left = len(judged), len(retrieved)
+    kept, left = len(judged) + len(uncited), len(retrieved)
     body = [
         "## Answer gates: off-domain refusal and false abstention (index: train consultations only)",
         "",

@@ -140,6 +140,12 @@ def phrase_pattern(phrase: str, join: str = r"[ \u200c-]?") -> str:
     return join.join(re.escape(w) for w in re.split(r"[ \u200c-]+", normalize(phrase)) if w)
 
 
+def spaced(pattern: str) -> re.Pattern:
+    """A hand-written regex over normalized text in which ``_`` stands for a space, a zero-width non-joiner or
+    nothing («می_?شود» finds «می شود»، «می‌شود» and «میشود»)."""
+    return re.compile(pattern.replace("_", r"[ \u200c]?"))
+
+
 def has_visible_text(text: str) -> bool:
     """Whether ``text`` holds a character one can see: zero-width, control, format and space
     characters alone are no text (a cell of zero-width non-joiners is empty)."""

@@ -11,17 +11,7 @@ user names none of its kinds.
 
 from __future__ import annotations
 
-import re
-
-from .normalize import normalize
-
-_W = r"[ \u200c]?"
-
-
-def _rx(pattern: str) -> re.Pattern:
-    """A pattern over normalized text; ``_`` is a space, a zero-width non-joiner or nothing."""
-    return re.compile(pattern.replace("_", _W))
-
+from .normalize import normalize, spaced
 
 # an age: a son or daughter of months or days, or of under 12 years («دختر من ۳ ماهه»، «پسر ۴ ساله»), or an age
 # said of someone else («۴ سالشه»، «۲۰ روزشه»). A bare «۳ ماهه» is as often a duration («۳ ماهه پریود نشدم»)
@@ -31,15 +21,15 @@ _YOUNG = (rf"(?<!\w)(پسر|دختر|نوه)\w{{0,3}}(\s\S+)?\s?({_N}_?(ماهه
           rf"|(?<!\w){_N}_?(ماهشه|ماهش|روزشه|روزش|روزگی)(?!\w)|(?<!\w){_UNDER_12}_?(سالشه|سالش)(?!\w)")
 # the patient's kinds, said of them (not «کودکی»/«بچگی»: "since childhood" is an adult's past)
 _KINDS = {
-    "child": _rx(r"(?<!\w)(بچه(?!_?دار)|بچ(م|ت|ش|مون|تون)|کودک|فرزند|نوزاد|شیرخوار|نی_?نی|پسر_?بچه|دختر_?بچه)"
+    "child": spaced(r"(?<!\w)(بچه(?!_?دار)|بچ(م|ت|ش|مون|تون)|کودک|فرزند|نوزاد|شیرخوار|نی_?نی|پسر_?بچه|دختر_?بچه)"
                  r"(م|ام|مون|مان|ها|ای|تون|تان)?(?![^\W\d])"),
-    "young": _rx(_YOUNG),  # a child, unless it is a pregnancy's months («باردار ۵ ماهه»)
-    "pregnancy": _rx(r"(?<!\w)(باردار|حامله|حاملگی|بارداری)(م|ام|ی|یم|یمه)?(?!\w)|(?<!\w)بچه_?دار"),
-    "nursing": _rx(r"(?<!\w)(شیرده|شیردهی|شیر_?(میدم|می_?دهم|میدهم|دادن|می_?دم)|شیر_?(خودم|مادر))(?!\w)"),
-    "fetus": _rx(r"(?<!\w)جنین\w{0,3}(?!\w)"),
+    "young": spaced(_YOUNG),  # a child, unless it is a pregnancy's months («باردار ۵ ماهه»)
+    "pregnancy": spaced(r"(?<!\w)(باردار|حامله|حاملگی|بارداری)(م|ام|ی|یم|یمه)?(?!\w)|(?<!\w)بچه_?دار"),
+    "nursing": spaced(r"(?<!\w)(شیرده|شیردهی|شیر_?(میدم|می_?دهم|میدهم|دادن|می_?دم)|شیر_?(خودم|مادر))(?!\w)"),
+    "fetus": spaced(r"(?<!\w)جنین\w{0,3}(?!\w)"),
 }
 # a kind denied in the words after it: «باردار نیستم»، «حامله نشدم»
-_DENIED = _rx(r"^\W{0,3}(\S+\s)?(نیستم|نیست|نیستیم|نشدم|نشده|نمیشم|نمی_?شوم|نبودم|نبوده|ندارم|نداریم)(?!\w)")
+_DENIED = spaced(r"^\W{0,3}(\S+\s)?(نیستم|نیست|نیستیم|نشدم|نشده|نمیشم|نمی_?شوم|نبودم|نبوده|ندارم|نداریم)(?!\w)")
 # what a user may say of a person of each kind, read leniently (leaving out a consultation that applies costs
 # more than keeping one whose other patient's sentences the sentence rules withhold): «دخترم» may be a child,
 # «بچم»، «نوزادم۵ماهشه» are; a nursing mother speaks of her baby; conceiving, fertility treatment, periods,
@@ -51,8 +41,8 @@ _PREGNANCY_NAMES = (r"(?<!\w)(بچه_?دار|باردار|حامله|حاملگ�
                     r"پریود|قاعدگی|اورژانسی|سقط|جفت|امنیوتیک|آمنیوتیک|لک_?بینی|یائسگی)[^\W\d]{0,5}(?![^\W\d])"
                     r"|(?<!\w)هفته_?\d+|(?<!\d)\d+([.,/]\d+)?_?(هفته|هفتگی)"
                     r"|(?<!\w)ماه_?(اول|دوم|سوم|چهارم|پنجم|ششم|هفتم|هشتم|نهم)(?!\w)")
-_BABY_NAMES = _rx(f"{_CHILD_NAMES}|{_YOUNG}|" + _KINDS["nursing"].pattern)
-_NAMES = {"child": _BABY_NAMES, "nursing": _BABY_NAMES, "pregnancy": _rx(_PREGNANCY_NAMES), "fetus": _rx(_PREGNANCY_NAMES)}
+_BABY_NAMES = spaced(f"{_CHILD_NAMES}|{_YOUNG}|" + _KINDS["nursing"].pattern)
+_NAMES = {"child": _BABY_NAMES, "nursing": _BABY_NAMES, "pregnancy": spaced(_PREGNANCY_NAMES), "fetus": spaced(_PREGNANCY_NAMES)}
 
 
 def patient_kinds(question: str) -> frozenset[str]:
