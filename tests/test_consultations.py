@@ -258,6 +258,7 @@ def test_what_a_user_names_is_read_leniently():
     ("اینکه اضافه وزن دارین روی کیفیت عمل تاثیر منفی می‌گذارد.", "their_words"),  # what they are
     ("شاید خیلی ضعیف شدی و باید تقویت شوی.", "their_words"),  # what happened to them
     ("به نظر می‌رسد متخصص پوست شما تشخیص طاسی زنانه مطرح کرده است.", "their_words"),  # their doctor
+    ("برای بررسی انتخاب های درمانی مجدد به روانپزشکتان مراجعه کنید.", "their_words"),
     ("بهرحال باید متخصص عفونی شما را ببیند.", "needs_context"),
     ("لطفا مجددا به ایشان مراجعه بفرمایید.", "needs_context"),  # someone named before
 ])
