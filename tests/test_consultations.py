@@ -106,6 +106,21 @@ def test_only_the_sources_an_answer_cites_are_shown_beside_it(consult):
             "found": "no sentence of it applies"} in answer.withheld
 
 
+def test_the_choice_made_before_writing_is_the_one_written(consult):
+    """``cites`` keeps its choice for ``generate``; choosing again over the cited sources alone writes the same."""
+    from dataclasses import replace
+
+    composer = consult.generator
+    for question in ("درد پاشنه پا دارم صبح ها چیکار کنم؟", "سرفه خشک دارم چیکار کنم؟", "کم کاری تیروئید دارم چیکار کنم؟"):
+        query = consult.retriever.prepare(question)
+        sources = consult.retrieve(query)
+        cited = composer.cites(query, sources)
+        shown = [replace(s, n=i) for i, s in enumerate((s for s in sources if s.n in cited), start=1)]
+        kept = "".join(composer.generate(query, shown))
+        composer._planned = None
+        assert "".join(composer.generate(query, shown)) == kept and kept, question
+
+
 def test_each_sentence_says_whether_it_applies_to_the_asker(consult):
     from dataclasses import replace
 

@@ -73,6 +73,8 @@ class ConsultationComposer:
         self.mmr_lambda = mmr_lambda
         self.vectorize = vectorize or plain_char4
         self.rules = rules or SentenceRules()
+        # the last choice ``cites`` made: (question, passage ids cited, [(passage id, sentence, agreeing ids)])
+        self._planned: tuple | None = None
 
     def candidates(self, query: Query, sources: Sequence[ScoredPassage]) -> list[Candidate]:
         context = self.rules.context(query)
@@ -96,12 +98,24 @@ class ConsultationComposer:
 
     def cites(self, query: Query, sources: Sequence[ScoredPassage]) -> set[int]:
         """The sources the answer will cite (``base.sources_cited``): the same choice ``generate`` makes. Leaving
-        the others out changes nothing chosen: none of their sentences is quoted or agrees with one that is."""
-        return {n for c in self.select(self.candidates(query, sources)) for n in [c.n, *c.also]}
+        the others out changes nothing chosen: none of their sentences is quoted or agrees with one that is. The
+        choice is kept, by passage id, for ``generate`` over those sources renumbered (not made twice)."""
+        chosen = self.select(self.candidates(query, sources))
+        pid = {s.n: s.passage_id for s in sources}
+        cited = {n for c in chosen for n in [c.n, *c.also]}
+        self._planned = (query.raw, frozenset(pid[n] for n in cited),
+                         [(pid[c.n], c.text, [pid[o] for o in c.also]) for c in chosen])
+        return cited
+
+    def _chosen(self, query: Query, sources: Sequence[ScoredPassage]) -> list[Candidate]:
+        planned, number = self._planned, {s.passage_id: s.n for s in sources}
+        if planned and planned[0] == query.raw and planned[1] == number.keys():
+            return [Candidate(number[p], 0, text, {}, also=[number[o] for o in also]) for p, text, also in planned[2]]
+        return self.select(self.candidates(query, sources))
 
     def generate(self, query: Query, sources: Sequence[ScoredPassage],
                  history: Sequence[dict] | None = None) -> Iterator[str]:
-        chosen = self.select(self.candidates(query, sources))
+        chosen = self._chosen(query, sources)
         if not chosen:
             return
         cited = {n for c in chosen for n in [c.n, *c.also]}
