@@ -11,6 +11,8 @@ user names none of its kinds.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from .normalize import normalize, spaced
 
 # an age: a son or daughter of months or days, or of under 12 years («دختر من ۳ ماهه»، «پسر ۴ ساله»), or an age
@@ -45,6 +47,7 @@ _BABY_NAMES = spaced(f"{_CHILD_NAMES}|{_YOUNG}|" + _KINDS["nursing"].pattern)
 _NAMES = {"child": _BABY_NAMES, "nursing": _BABY_NAMES, "pregnancy": spaced(_PREGNANCY_NAMES), "fetus": spaced(_PREGNANCY_NAMES)}
 
 
+@lru_cache(maxsize=8192)  # a consultation comes back for many questions: read once
 def patient_kinds(question: str) -> frozenset[str]:
     """The kinds (child, pregnancy, nursing, fetus) a consultation's patient question is about."""
     text = normalize(question)
