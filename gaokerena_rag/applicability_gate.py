@@ -135,7 +135,8 @@ class ApplicabilityGate:
 
     def _unknown_condition(self, query: Query, sources: Sequence[ScoredPassage], terms: Sequence[KeyTerm]) -> str | None:
         """The condition a short question names by words no source holds («سندرم گیلن باره»), else None."""
-        if len(terms) > self.say_max_terms:
+        named = list(_NAMED_CONDITION.finditer(query.normalized))
+        if not named or len(terms) > self.say_max_terms:
             return None  # in a long story a named condition is often the asker's past, not the question
         held = set().union(*(self.judge.terms_in(s.text) for s in sources))
         words = self.judge.words
@@ -144,7 +145,7 @@ class ApplicabilityGate:
             tokens = words.tokenizer(word)
             return bool(tokens) and all(t not in held and words.document_frequency(t) <= self.say_max_df for t in tokens)
 
-        for m in _NAMED_CONDITION.finditer(query.normalized):
+        for m in named:
             name = m.group(2).split()
             if unknown(name[0]):
                 shown = [name[0]] + ([name[1]] if len(name) > 1 and unknown(name[1]) else [])
