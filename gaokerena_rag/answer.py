@@ -34,6 +34,10 @@ class Answer:
     caveats: list[str] = field(default_factory=list)
     notice: str = PHYSICIAN_NOTICE
     removed_citations: int = 0
+    # claims that failed the check as they were written (``verification.py``): dropped, marked or kept by policy
+    unverified: list[SentenceCheck] = field(default_factory=list)
+    # {policy, claims, passed, failed, fallback}: what the check of the written answer did
+    verification: dict[str, Any] = field(default_factory=dict)
     # retrieved sources a gate left out, with why ({doc_id, passage_id, gate, found})
     withheld: list[dict[str, str]] = field(default_factory=list)
     # seconds by step: embed_s (the one query embedding), safety_s, retrieve_s, gate_s, generate_s, check_s, total_s
@@ -62,14 +66,22 @@ class Answer:
         used = self.cited_sources
         consultations = [s for s in used if s.consultation]
         if not consultations:
-            return f"از {persian_count(len(used))} منبع یافت‌شده." if used else "بی‌منبع."
+            return (f"از {persian_count(len(used))} منبع یافت‌شده" if used else "بی‌منبع") + self._unverified_note() + "."
         closest = max(consultations, key=lambda s: (s.applies or {}).get("question") or 0.0)
         words = closest.consultation[0].split()
         asked = " ".join(words[:14]) + ("…" if len(words) > 14 else "")
         out = f"از {persian_count(len(consultations))} مشاوره‌ی مشابه؛ نزدیک‌ترین پرسش: «{asked}»"
         off = sum(c.applicable is False for c in self.citations if c.claim)
         # a generator may write what belongs to another patient's case: the check says how much
-        return out + (f"؛ {persian_count(off)} جمله شاید به بیمار دیگری مربوط باشد" if off else "")
+        out += f"؛ {persian_count(off)} جمله شاید به بیمار دیگری مربوط باشد" if off else ""
+        return out + self._unverified_note()
+
+    def _unverified_note(self) -> str:
+        n, policy = len(self.unverified), self.verification.get("policy")
+        if not n or policy not in ("drop", "mark"):
+            return ""
+        return f"؛ {persian_count(n)} جمله‌ی نوشته‌شده که منابع تأییدش نکردند " + (
+            "حذف شد" if policy == "drop" else "علامت خورد")
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "text": self.text, "summary": self.summary}

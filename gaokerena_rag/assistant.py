@@ -10,7 +10,9 @@ The way of one question, in named stages, each timed:
 5. ``write``: under an emergency banner, the reviewed guidance for that emergency
    (``guidance.py``) and nothing composed; else the registered generator composes or
    generates, streamed sentence by sentence with citations to non-sources dropped;
-6. ``check``: every sentence against the sources it cites → ``Answer``.
+6. ``check``: every sentence against the sources it cites as it streams (``verification``): one that
+   fails is dropped or marked (``config.unsupported``); with none left, the extractive answer
+   (``config.fallback_generator``) is written instead, and the answer says so → ``Answer``.
 
 Nothing here touches the network unless the configured generator is a remote endpoint.
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
@@ -35,6 +38,7 @@ from .query import Query
 from .retrieval import HybridRetriever
 from .safety import PHYSICIAN_NOTICE, RedFlagDetector, RedFlags, emergency_notice, suicide_notice
 from .sentence_rules import SentenceRules
+from .verification import FALLBACK_NOTE, Verifier
 
 ABSTAIN_TEXT = ("منبع معتبری که به این پرسش پاسخ دهد پیدا نشد، پس پاسخی نمی‌سازم. "
                 "نزدیک‌ترین منابعی که یافتم (برای مطالعه، نه به عنوان پاسخ):")
@@ -67,6 +71,7 @@ class GaokerenaAssistant:
                  config: AssistantConfig | None = None):
         self.retriever = retriever
         self.config = (config or AssistantConfig()).calibrated(retriever.calibration)
+        self._own_generator = generator is not None  # given, not the one the config names
         self.generator = generator or load_generator(self.config.generator, retriever)
         self.gates = build_gates(self.config.gates, self.config, retriever)
         self.rules = SentenceRules(retriever.lexicon, lookalikes=retriever.lookalikes)  # per-sentence `applicable`
@@ -172,22 +177,38 @@ class GaokerenaAssistant:
             return
 
         t2 = time.perf_counter()
-        written: list[str] = []
-        for sentence in self.write(query, sources, history):
-            written.append(sentence)
-            yield citations.drop_invalid(sentence, len(sources))[0]
-        timings["generate_s"] = time.perf_counter() - t2
-        report = self._timed(timings, "check_s", self.check, "".join(written), sources, query)
+        verifier = self._verifier(sources, query, timings)
+        for piece in self.write(query, sources, history):
+            yield from verifier.feed(piece)
+        yield from verifier.close()
+        shown, fallback = verifier, None
+        if not verifier.supported and self.fallback is not None:  # nothing checked out: what the sources say
+            fallback = self._verifier(sources, query, timings)
+            pieces = [piece for s in self.write(query, sources, history, self.fallback)
+                      for piece in fallback.feed(s)] + list(fallback.close())
+            if fallback.supported:
+                yield FALLBACK_NOTE + "\n\n"
+                yield from pieces
+                shown = fallback
+            else:
+                fallback = None
+        timings["generate_s"] = time.perf_counter() - t2 - timings.get("check_s", 0.0)
         yield "\n\n" + PHYSICIAN_NOTICE
         timings["total_s"] = time.perf_counter() - t0
-        yield Answer(body=report.text, citations=report.sentences, grounding=report.grounding,
-                     removed_citations=report.removed, timings=timings, **base)
+        checks = ([citations.SentenceCheck(FALLBACK_NOTE, [], False, claim=False)] if fallback else []) + shown.checks
+        body = ((FALLBACK_NOTE + "\n\n") if fallback else "") + shown.text.strip()
+        claims = [c for c in checks if c.claim]
+        verification = {"policy": cfg.unsupported, "claims": verifier.claims, "passed": verifier.passed,
+                        "failed": len(verifier.failed), "fallback": self.fallback.name if fallback else None}
+        yield Answer(body=body, citations=checks, unverified=verifier.failed, verification=verification,
+                     grounding=sum(c.supported for c in claims) / len(claims) if claims else 1.0,
+                     removed_citations=verifier.removed, timings=timings, **base)
 
     def write(self, query: Query, sources: Sequence[ScoredPassage],
-              history: Sequence[dict] | None = None) -> Iterator[str]:
+              history: Sequence[dict] | None = None, generator: Generator | None = None) -> Iterator[str]:
         """The generator's text, released in whole sentences."""
         buffer = ""
-        for piece in self.generator.generate(query, sources, history):
+        for piece in (generator or self.generator).generate(query, sources, history):
             buffer += piece
             last = max((m.end() for m in _SENTENCE_END.finditer(buffer)), default=0)
             if last:
@@ -196,8 +217,28 @@ class GaokerenaAssistant:
         if buffer.strip():
             yield buffer
 
-    def check(self, text: str, sources: Sequence[ScoredPassage],
-              query: Query | None = None) -> citations.CitationReport:
+    def _verifier(self, sources: Sequence[ScoredPassage], query: Query, timings: dict[str, float]) -> Verifier:
+        """A ``Verifier`` with this answer's checker (passage embeddings computed once per answer)."""
+        memo: dict[str, object] = {}
+
+        def check(sentence: str) -> list[citations.SentenceCheck]:
+            t = time.perf_counter()
+            items = self.check(sentence, sources, query, memo).sentences
+            timings["check_s"] = timings.get("check_s", 0.0) + time.perf_counter() - t
+            return items
+
+        return Verifier(check, self.config.unsupported, len(sources))
+
+    @cached_property
+    def fallback(self) -> Generator | None:
+        """What writes the answer when no sentence of the generator's checks out (None: the generator is it)."""
+        spec = self.config.fallback_generator
+        if spec is None or spec.backend == self.config.generator.backend and not self._own_generator:
+            return None
+        return load_generator(spec, self.retriever)
+
+    def check(self, text: str, sources: Sequence[ScoredPassage], query: Query | None = None,
+              memo: dict | None = None) -> citations.CitationReport:
         """Every sentence of ``text`` against the sources it cites (embedded as the index embeds passages): is it
         supported; and, given the ``query``, does it apply to the person who asked (the sentence rules, and the
         applicability of every source it cites)? A generator may write what no rule allowed: this says so."""
@@ -205,6 +246,8 @@ class GaokerenaAssistant:
         if self.retriever.embedder is not None:
             cap = self.retriever.manifest["chunking"].get("embed_max_chars") or IndexSettings().embed_max_chars
             embed = lambda texts: self.retriever.embedder.embed_passages([t[:cap] for t in texts])  # noqa: E731
+            if memo is not None:
+                embed = _memoized(embed, memo)
         report = citations.check(text, [s.text for s in sources], framing=self.generator.framing,
                                  thresholds=self.config.support, embed=embed)
         if query is not None:
@@ -232,6 +275,18 @@ class GaokerenaAssistant:
         out = step(*args)
         timings[name] = time.perf_counter() - t
         return out
+
+
+def _memoized(embed, memo: dict):
+    def cached(texts: list[str]):
+        import numpy as np
+
+        todo = [t for t in dict.fromkeys(texts) if t not in memo]
+        if todo:
+            memo.update(zip(todo, embed(todo)))
+        return np.stack([memo[t] for t in texts])
+
+    return cached
 
 
 def _numbered(sources: Sequence[ScoredPassage]) -> list[ScoredPassage]:

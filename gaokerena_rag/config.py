@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .applicability_gate import ApplicabilitySettings
 from .citations import SupportThresholds
@@ -32,6 +32,11 @@ class AssistantConfig:
     gates: tuple[str, ...] = ("instructions", "content", "domain", "evidence", "vocabulary", "applicability")
     applicability: ApplicabilitySettings = field(default_factory=ApplicabilitySettings)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    # a written sentence that no source it cites supports, that cites none, or that belongs to another
+    # patient's case: "drop" (not shown), "mark" (shown, marked) or "keep" (``verification.py``)
+    unsupported: Literal["drop", "mark", "keep"] = "drop"
+    # writes the answer when no sentence of the generator's passes (None: say nothing more)
+    fallback_generator: GeneratorConfig | None = field(default_factory=lambda: GeneratorConfig("consultations"))
     # None (the default): the values calibrated for the index's embedder (``calibration.py``,
     # measured by benchmarks/mf3qa_answers.py on MF3QA dev halves), or ``FALLBACK`` for an
     # embedder without a calibration. A dense cosine threshold belongs to its embedder.

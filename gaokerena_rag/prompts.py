@@ -5,6 +5,10 @@ message says that text inside them is material to cite, never instructions, and
 any tag-like text inside a passage is neutralized so a planted passage cannot
 close its block and speak as the user or the system. (A source that holds a planted
 instruction is not given to a generator at all: see ``injection``.)
+
+A model with a chat template gets the messages in it; a base model (none) gets them as plain
+text ending in ``ANSWER_CUE`` (``plain_prompt``). The format is chosen once, by the training
+recipe, and read back from the adapter at inference (``prompt_format``).
 """
 
 from __future__ import annotations
@@ -57,3 +61,33 @@ def chat_messages(question: str, sources: Sequence[ScoredPassage],
             messages.append({"role": turn["role"], "content": turn["content"]})
     messages.append({"role": "user", "content": user_message(question, sources)})
     return messages
+
+
+PROMPT_FORMATS = ("auto", "chat", "plain")  # auto: chat when the tokenizer has a chat template, else plain
+ANSWER_CUE = "پاسخ:"
+QUESTION_CUE = "پرسش:"
+
+
+def plain_prompt(messages: Sequence[dict]) -> str:
+    """Chat messages as plain text for a base model: the system rules, earlier turns as «پرسش: …» /
+    «پاسخ: …», the last user message as it is, then the cue the answer follows (on its own line)."""
+    parts = []
+    for i, m in enumerate(messages):
+        last = i == len(messages) - 1
+        if m["role"] == "system" or (m["role"] == "user" and last):
+            parts.append(m["content"])
+        elif m["role"] == "user":
+            parts.append(f"{QUESTION_CUE} {m['content']}")
+        else:
+            parts.append(f"{ANSWER_CUE}\n{m['content']}")
+    return "\n\n".join(parts) + f"\n\n{ANSWER_CUE}\n"
+
+
+def prompt_format(requested: str, tokenizer) -> str:
+    """``chat`` or ``plain``: what ``requested`` (one of ``PROMPT_FORMATS``) means for this tokenizer."""
+    if requested not in PROMPT_FORMATS:
+        raise ValueError(f"prompt format must be one of {PROMPT_FORMATS}, got {requested!r}")
+    has_template = bool(getattr(tokenizer, "chat_template", None))
+    if requested == "chat" and not has_template:
+        raise ValueError("the tokenizer has no chat template; use the plain prompt format")
+    return "chat" if requested == "chat" or (requested == "auto" and has_template) else "plain"

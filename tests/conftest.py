@@ -123,6 +123,18 @@ def tiny_lm(tmp_path_factory, assistant):
 
 
 @pytest.fixture(scope="session")
+def tiny_gemma(tmp_path_factory, assistant):
+    """A tiny Gemma 3 base model (no chat template, as gemma-3-270m) taught to answer the diabetes question in
+    the plain prompt format with a cited sentence, then to begin another exchange (where it must be stopped)."""
+    from gaokerena_rag.prompts import QUESTION_CUE, chat_messages, plain_prompt
+    from tiny_lm import build_tiny_gemma, teach_completion
+
+    folder = build_tiny_gemma(tmp_path_factory.mktemp("lm") / "tiny-gemma", [x for _i, _t, x in CORPUS])
+    prompts = [plain_prompt(chat_messages(q, assistant.retrieve(q))) for q in (DIABETES_Q, "قند خون بالا چه درمانی دارد؟")]
+    return teach_completion(folder, prompts, TAUGHT + f"\n{QUESTION_CUE} و انسولین؟", steps=120)
+
+
+@pytest.fixture(scope="session")
 def mf3qa_folder(tmp_path_factory):
     """A small MF3QA folder in the published layout: train files and a dev split (also in niniban)."""
     folder = tmp_path_factory.mktemp("mf3qa")

@@ -16,6 +16,7 @@ from training.recipes import CptRecipe, EngineRetrieverRecipe, RetrieverRecipe, 
 
 ROOT = Path(__file__).resolve().parents[1]
 TWINS = {"gaokerena-v-cpt": "tiny-cpt", "gaokerena-v-sft": "tiny-sft", "gaokerena-rag-sft": "tiny-rag-sft",
+         "gaokerena-270m-cpt": "tiny-270m-cpt", "gaokerena-270m-rag-sft": "tiny-270m-rag-sft",
          "retriever-mf3qa-cpu": "tiny-engine-retriever",
          "retriever-mf3qa": "tiny-retriever"}
 
@@ -45,6 +46,16 @@ def test_paper_hyperparameters_are_the_presets():
     assert (sft.train.weight_decay, sft.train.lr, sft.train.epochs) == (0.5, 5e-4, 1) and not sft.rag
     assert sft.model.base == "runs/gaokerena-v-cpt/merged" and sft.split == "train"
     assert load_recipe("gaokerena-rag-sft").rag
+    # on the packaged Gemma 3 270M: the same LoRA and optimizer values, fp32 for a CPU
+    small_cpt, small_sft = load_recipe("gaokerena-270m-cpt"), load_recipe("gaokerena-270m-rag-sft")
+    assert small_cpt.model.base == small_sft.model.base == "gemma-3-270m"
+    assert (small_cpt.lora.r, small_cpt.lora.alpha, small_cpt.lora.dropout) == (8, 16, 0.05)
+    assert (small_cpt.train.lr, small_cpt.train.weight_decay, small_cpt.train.max_grad_norm) == (5e-4, 0.1, 0.3)
+    assert small_cpt.context_length == 1024 and small_cpt.corpus_preset == "mf3qa" and small_cpt.corpus_split == "train"
+    assert (small_sft.lora.r, small_sft.lora.alpha, small_sft.lora.dropout, small_sft.train.weight_decay) == \
+        (2, 2, 0.4, 0.5)
+    assert small_sft.model.adapters == ["runs/gaokerena-270m-cpt/adapter"] and small_sft.rag
+    assert small_sft.prompt_format == "plain" and small_sft.split == "train"
 
 
 def test_bad_recipes_name_the_file_and_the_key(tmp_path):
@@ -155,3 +166,53 @@ def test_real_preset_fails_clearly_without_the_hub(tmp_path):
     assert done.returncode == 1, done.stderr
     assert "cannot load the base model 'intfloat/multilingual-e5-small'" in done.stderr and "base=PATH" in done.stderr
     assert not (tmp_path / "r" / "model").exists()
+
+
+def test_the_270m_twins_train_cpt_then_rag_sft_on_it_and_one_adapter_answers(tiny_gemma, corpus_and_pairs,
+                                                                             built_index, assistant, tmp_path):
+    import torch
+
+    from gaokerena_rag import GaokerenaAssistant
+    from gaokerena_rag.causal_lm import load_causal_lm, merge_adapters
+    from gaokerena_rag.generators.hf import TransformersGenerator
+    from gaokerena_rag.prompts import ANSWER_CUE
+    from training.cpt import run_cpt
+    from training.sft import plain_row, run_sft, sft_rows
+
+    corpus, pairs = corpus_and_pairs
+    cpt = run_cpt(load_recipe("tiny-270m-cpt", [f"model.base={tiny_gemma}", f"corpus=[{corpus}]",
+                                                f"out_dir={tmp_path / 'cpt'}"]))
+    assert cpt.steps == 8 and cpt.merged is None and cpt.last_loss < cpt.first_loss
+    recipe = load_recipe("tiny-270m-rag-sft", [f"model.base={tiny_gemma}", f"model.adapters=[{cpt.adapter}]",
+                                               f"data={pairs}", f"index={built_index}", f"out_dir={tmp_path / 'sft'}",
+                                               "own_answer_rate=1.0"])
+    row = plain_row(sft_rows(recipe)[0])  # what the model learns from: plain text, no chat template
+    assert row["prompt"].endswith(f"{ANSWER_CUE}\n") and "<source n=" in row["prompt"] and "[" in row["completion"]
+    sft = run_sft(recipe)
+    assert sft.steps == 10 and sft.last_loss < sft.first_loss
+    assert json.loads((sft.adapter / "recipe.json").read_text())["prompt_format"] == "plain"  # auto → resolved
+    carried = sft.adapter / "base_adapters" / "00" / "adapter_model.safetensors"
+    assert carried.read_bytes() == (cpt.adapter / "adapter_model.safetensors").read_bytes()
+
+    # the SFT adapter alone is the whole stack: base + CPT merged + SFT, as when both are given (CPT once)
+    alone, tok = load_causal_lm(str(tiny_gemma), [str(sft.adapter)], "float32")
+    both, _ = load_causal_lm(str(tiny_gemma), [str(cpt.adapter), str(sft.adapter)], "float32")
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    reference = PeftModel.from_pretrained(merge_adapters(AutoModelForCausalLM.from_pretrained(tiny_gemma),
+                                                         [str(cpt.adapter)]), str(sft.adapter))
+    without_cpt = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_gemma), str(sft.adapter))
+    ids = tok(DIABETES_Q, return_tensors="pt").input_ids
+    with torch.no_grad():
+        logits = [m.eval()(ids).logits for m in (alone, both, reference, without_cpt)]
+    assert torch.allclose(logits[0], logits[1]) and torch.allclose(logits[0], logits[2], atol=1e-5)
+    assert (logits[0] - logits[3]).abs().max().item() > 1e-4  # the carried CPT adapter is really applied
+
+    generator = TransformersGenerator(model=str(tiny_gemma), adapters=[str(sft.adapter)], device="cpu",
+                                      max_new_tokens=30)
+    assert generator.prompt_format == "plain"
+    answer = GaokerenaAssistant(assistant.retriever, generator).ask(DIABETES_Q)
+    assert answer.sources and answer.verification["policy"] == "drop"
+    assert answer.verification["claims"] == answer.verification["passed"] + answer.verification["failed"]
+    assert all(c.supported for c in answer.citations if c.claim)  # whatever it wrote, only checked claims show

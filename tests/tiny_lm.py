@@ -1,5 +1,6 @@
-"""A tiny Cohere-architecture causal LM (the model class of aya-expanse-8b) and a byte-level
-BPE tokenizer trained on Persian text the tests write, saved as a Hugging Face folder."""
+"""Tiny causal LMs with a byte-level BPE tokenizer trained on Persian text the tests write, saved as
+Hugging Face folders: Cohere (the model class of aya-expanse-8b, with a chat template) and Gemma 3
+(the class of the packaged gemma-3-270m base model, without one)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,9 @@ CHAT_TEMPLATE = (
 SPECIAL = ["<pad>", "<bos>", "<eos>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>"]
 
 
-def build_tiny_cohere(out: Path, texts: list[str], seed: int = 0) -> Path:
-    import torch
+def _tokenizer(texts: list[str], chat_template: str | None):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import CohereConfig, CohereForCausalLM, PreTrainedTokenizerFast
+    from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -25,13 +25,40 @@ def build_tiny_cohere(out: Path, texts: list[str], seed: int = 0) -> Path:
     tok.train_from_iterator(texts * 3, trainer)
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<bos>", eos_token="<eos>", pad_token="<pad>",
                                    additional_special_tokens=SPECIAL[3:])
-    fast.chat_template = CHAT_TEMPLATE
+    fast.chat_template = chat_template
+    return fast
+
+
+def build_tiny_cohere(out: Path, texts: list[str], seed: int = 0) -> Path:
+    import torch
+    from transformers import CohereConfig, CohereForCausalLM
+
+    fast = _tokenizer(texts, CHAT_TEMPLATE)
     torch.manual_seed(seed)
     config = CohereConfig(vocab_size=len(fast), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                           num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=4096,
                           pad_token_id=fast.pad_token_id, bos_token_id=fast.bos_token_id,
                           eos_token_id=fast.eos_token_id)
     model = CohereForCausalLM(config)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    fast.save_pretrained(out)
+    return out
+
+
+def build_tiny_gemma(out: Path, texts: list[str], seed: int = 0) -> Path:
+    """A tiny Gemma 3 base model (no chat template: the plain prompt format), as gemma-3-270m is."""
+    import torch
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    fast = _tokenizer(texts, None)
+    torch.manual_seed(seed)
+    config = Gemma3TextConfig(vocab_size=len(fast), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                              num_attention_heads=2, num_key_value_heads=1, head_dim=32, sliding_window=64,
+                              layer_types=["sliding_attention", "full_attention"], max_position_embeddings=4096,
+                              pad_token_id=fast.pad_token_id, bos_token_id=fast.bos_token_id,
+                              eos_token_id=fast.eos_token_id)
+    model = Gemma3ForCausalLM(config)
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     fast.save_pretrained(out)

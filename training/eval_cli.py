@@ -56,7 +56,7 @@ def add_commands(sub) -> None:
 def cmd_mmlu(args) -> int:
     import torch
 
-    from gaokerena_rag.generators.hf import load_causal_lm
+    from gaokerena_rag.causal_lm import load_causal_lm
 
     from .mmlu import evaluate, load_mmlu_fa
 

@@ -12,8 +12,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+from gaokerena_rag.causal_lm import merge_adapters
+from gaokerena_rag.packaged_models import resolve_model
 
 from .recipes import LoraSpec, ModelSpec, TrainSpec
 
@@ -32,7 +36,8 @@ def load_tokenizer(spec: ModelSpec):
     from transformers import AutoTokenizer
 
     try:
-        tok = AutoTokenizer.from_pretrained(spec.base, revision=spec.revision, trust_remote_code=spec.trust_remote_code)
+        tok = AutoTokenizer.from_pretrained(resolve_model(spec.base), revision=spec.revision,
+                                            trust_remote_code=spec.trust_remote_code)
     except (OSError, ValueError) as exc:
         raise TrainingError(cannot_load_message(spec.base, exc)) from exc
     if tok.pad_token is None:
@@ -48,7 +53,8 @@ def load_base_model(spec: ModelSpec, gradient_checkpointing: bool = False):
     if spec.attn_implementation:
         kwargs["attn_implementation"] = spec.attn_implementation
     try:
-        model = AutoModelForCausalLM.from_pretrained(spec.base, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(resolve_model(spec.base), **kwargs)
+        model = merge_adapters(model, spec.adapters)
     except (OSError, ValueError) as exc:
         raise TrainingError(cannot_load_message(spec.base, exc)) from exc
     if gradient_checkpointing:
@@ -124,9 +130,8 @@ def save_atomically(save, target: Path) -> Path:
 
 def merge_adapter(base: ModelSpec, adapter: Path, out: Path) -> Path:
     """Base weights + LoRA adapter folded into one model folder (safetensors), with the tokenizer."""
-    from peft import PeftModel
-
-    model = PeftModel.from_pretrained(load_base_model(base), str(adapter)).merge_and_unload()
+    # the adapter carries what it was trained on top of (base_adapters/): merged before it
+    model = merge_adapters(load_base_model(replace(base, adapters=[])), [str(adapter)])
     tok = load_tokenizer(ModelSpec(base=str(adapter)) if (adapter / "tokenizer_config.json").exists() else base)
 
     def save(folder: Path) -> None:

@@ -22,9 +22,11 @@ RECIPES_DIR = Path(__file__).parent / "recipes"
 
 @dataclass
 class ModelSpec:
-    """The model a run starts from (a hub id or a local folder)."""
+    """The model a run starts from (a hub id, a local folder or a packaged short name such as
+    ``gemma-3-270m``), with LoRA adapters of earlier runs merged into it first (in order)."""
 
     base: str
+    adapters: list[str] = field(default_factory=list)
     revision: str | None = None
     dtype: Literal["bfloat16", "float16", "float32", "auto"] = "bfloat16"
     trust_remote_code: bool = False
@@ -93,9 +95,12 @@ class SftRecipe:
     out_dir: Path
     data: str = "../shared/data/mf3qa"  # an MF3QA folder, or hf:OWNER/NAME with question/answer columns
     split: str = "train"  # train = dev rows excluded
-    max_pairs: int | None = None  # the first N pairs (tiny twins)
+    max_pairs: int | None = None  # the first N pairs (tiny twins, CPU runs)
     max_length: int = 1024
     rag: bool = False  # the prompt holds retrieved, numbered passages (GaokerenaAssistant's prompt)
+    # chat: the tokenizer's chat template; plain: prompts.plain_prompt (base models); auto: chat when there is one.
+    # The adapter's recipe.json records the one used, and the transformers generator prompts the same way.
+    prompt_format: Literal["auto", "chat", "plain"] = "auto"
     index: str | None = None  # rag: the index to retrieve from (default: the MF3QA knowledge base)
     k: int = 5  # rag: passages per prompt
     own_answer_rate: float = 0.5  # rag: share of pairs whose own consultation is among their passages

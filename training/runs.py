@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from gaokerena_rag.causal_lm import copy_base_adapters
+
 from .models import merge_adapter, save_atomically
 from .recipes import recipe_dict
 
@@ -48,6 +50,7 @@ def finish(trainer, recipe, model_spec, examples: int, resumed: str | None, t0: 
     def save(folder: Path) -> None:
         trainer.model.save_pretrained(folder)  # adapter_model.safetensors + adapter_config.json
         tokenizer.save_pretrained(folder)
+        copy_base_adapters(model_spec.adapters, folder)  # what it was trained on top of travels with it
         (folder / "recipe.json").write_text(json.dumps(recipe_dict(recipe), ensure_ascii=False, indent=2), "utf-8")
 
     if not trainer.is_world_process_zero():
