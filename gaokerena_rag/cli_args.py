@@ -53,11 +53,14 @@ def assistant_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="an AssistantConfig YAML file")
     p.add_argument("--backend", choices=("extractive", "transformers", "openai"),
                    help="who writes the answer (default: the config's, else extractive)")
-    p.add_argument("--model", help="transformers: hub id or local folder; openai: the served model name")
+    p.add_argument("--model", help="transformers: hub id, local folder or packaged name (gemma-3-270m); "
+                                   "openai: the served model name")
     p.add_argument("--adapter", action="append", default=[], help="transformers: a PEFT LoRA adapter (repeatable)")
     p.add_argument("--base-url", help="openai: the endpoint, e.g. http://127.0.0.1:8000/v1")
     p.add_argument("--device", help="transformers: cpu, cuda, cuda:1 …")
     p.add_argument("--k", type=int, help="number of sources (default 5)")
+    p.add_argument("--unsupported", choices=("drop", "mark", "keep"),
+                   help="a written sentence its sources do not support: drop it (default), mark it, or keep it")
 
 
 def build_config(args) -> AssistantConfig:
@@ -77,6 +80,8 @@ def build_config(args) -> AssistantConfig:
         options[name] = value
     if args.k:
         config.retrieval = replace(config.retrieval, k=args.k)
+    if getattr(args, "unsupported", None):
+        config.unsupported = args.unsupported
     if args.threads:
         config.embedder_threads = args.threads
     if getattr(args, "allow_download", False):

@@ -183,13 +183,14 @@ def test_the_270m_twins_train_cpt_then_rag_sft_on_it_and_one_adapter_answers(tin
     cpt = run_cpt(load_recipe("tiny-270m-cpt", [f"model.base={tiny_gemma}", f"corpus=[{corpus}]",
                                                 f"out_dir={tmp_path / 'cpt'}"]))
     assert cpt.steps == 8 and cpt.merged is None and cpt.last_loss < cpt.first_loss
+    assert cpt.tokens == 8 * 2 * 2 * 64  # steps × batch × accumulation × context: what the run reports it saw
     recipe = load_recipe("tiny-270m-rag-sft", [f"model.base={tiny_gemma}", f"model.adapters=[{cpt.adapter}]",
                                                f"data={pairs}", f"index={built_index}", f"out_dir={tmp_path / 'sft'}",
                                                "own_answer_rate=1.0"])
     row = plain_row(sft_rows(recipe)[0])  # what the model learns from: plain text, no chat template
     assert row["prompt"].endswith(f"{ANSWER_CUE}\n") and "<source n=" in row["prompt"] and "[" in row["completion"]
     sft = run_sft(recipe)
-    assert sft.steps == 10 and sft.last_loss < sft.first_loss
+    assert sft.steps == 10 and sft.last_loss < sft.first_loss and 0 < sft.tokens < 10 * 2 * 4096
     assert json.loads((sft.adapter / "recipe.json").read_text())["prompt_format"] == "plain"  # auto → resolved
     carried = sft.adapter / "base_adapters" / "00" / "adapter_model.safetensors"
     assert carried.read_bytes() == (cpt.adapter / "adapter_model.safetensors").read_bytes()

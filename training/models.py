@@ -99,7 +99,7 @@ def training_arguments(train: TrainSpec, output_dir: Path, cls=None, **extra):
         gradient_checkpointing=train.gradient_checkpointing,
         gradient_checkpointing_kwargs={"use_reentrant": False} if train.gradient_checkpointing else None,
         logging_steps=train.logging_steps, save_steps=train.save_steps, save_total_limit=train.save_total_limit,
-        seed=train.seed, report_to="none", **extra)
+        seed=train.seed, report_to="none", include_num_input_tokens_seen="non_padding", **extra)
 
 
 def last_checkpoint(output_dir: Path) -> str | None:

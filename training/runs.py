@@ -25,10 +25,11 @@ class RunReport:
     last_loss: float | None
     resumed_from: str | None
     seconds: float
-    examples: int  # packed blocks (CPT) or prompt/completion rows (SFT)
+    examples: int  # packed blocks (CPT) or prompt/completion rows (SFT) available
+    tokens: int = 0  # input tokens the optimizer steps saw (padding not counted; a resumed run's earlier ones too)
 
     def summary(self) -> str:
-        return (f"{self.steps} steps on {self.examples} examples in {self.seconds:.0f} s, "
+        return (f"{self.steps} steps ({self.tokens:,} tokens) of {self.examples} examples in {self.seconds:.0f} s, "
                 f"{loss_text(self.first_loss, self.last_loss)}; adapter: "
                 f"{self.adapter}" + (f"; merged model: {self.merged}" if self.merged else "")
                 + (f" (resumed from {self.resumed_from})" if self.resumed_from else ""))
@@ -53,11 +54,12 @@ def finish(trainer, recipe, model_spec, examples: int, resumed: str | None, t0: 
         copy_base_adapters(model_spec.adapters, folder)  # what it was trained on top of travels with it
         (folder / "recipe.json").write_text(json.dumps(recipe_dict(recipe), ensure_ascii=False, indent=2), "utf-8")
 
+    tokens = int(trainer.state.num_input_tokens_seen or 0)
     if not trainer.is_world_process_zero():
         return RunReport(out, out / "adapter", None, trainer.state.global_step, None, None, resumed,
-                         time.perf_counter() - t0, examples)
+                         time.perf_counter() - t0, examples, tokens)
     adapter = save_atomically(save, out / "adapter")
     merged = merge_adapter(model_spec, adapter, out / "merged") if recipe.merge else None
     seen = losses(trainer)
     return RunReport(out, adapter, merged, trainer.state.global_step, seen[0] if seen else None,
-                     seen[-1] if seen else None, resumed, time.perf_counter() - t0, examples)
+                     seen[-1] if seen else None, resumed, time.perf_counter() - t0, examples, tokens)
