@@ -147,7 +147,8 @@ def run_figures(folder: Path) -> str:
     train = recipe.get("train", {})
     per_step = train.get("batch_size", 0) * train.get("grad_accum", 0)
     tokens = state.get("num_input_tokens_seen") or state["global_step"] * per_step * recipe.get("context_length", 0)
-    runtime = sum(h.get("train_runtime", 0) for h in state["log_history"])
+    report = json.loads((folder / "run.json").read_text()) if (folder / "run.json").exists() else {}
+    runtime = report.get("train_seconds") or sum(h.get("train_runtime", 0) for h in state["log_history"])
     return (f"{state['global_step']} steps × {per_step} examples, {tokens:,} tokens, loss {losses[0]:.3f} → "
             f"{losses[-1]:.3f}" + (f", {runtime / 60:.0f} min" if runtime else ""))
 
@@ -165,6 +166,7 @@ def main() -> None:
     ap.add_argument("--floor", type=float, default=0.05)
     ap.add_argument("--mmlu-per-subject", type=int, default=20, help="0: no MMLU-fa")
     ap.add_argument("--dump", type=Path, help="write every question's answers (JSONL) for reading")
+    ap.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md", help="where the section is written")
     args = ap.parse_args()
 
     from index_build.presets import mf3qa_pairs
@@ -230,7 +232,7 @@ def main() -> None:
         body += ["", f"MMLU-fa (`training/mmlu.py`, log-likelihood of the option number; the first "
                      f"{args.mmlu_per_subject} questions of each subject, {n} in all; chance 0.25):", "",
                  table(mrows, ["model", *SUBJECTS, "average"])]
-    write_section("gemma-270m", "\n".join(body))
+    write_section("gemma-270m", "\n".join(body), args.out)
     print("\n".join(body))
     if args.dump:
         with args.dump.open("w", encoding="utf-8") as fh:

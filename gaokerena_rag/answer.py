@@ -77,11 +77,15 @@ class Answer:
         return out + self._unverified_note()
 
     def _unverified_note(self) -> str:
-        n, policy = len(self.unverified), self.verification.get("policy")
-        if not n or policy not in ("drop", "mark"):
+        """What the check left out of (or marked in) the written answer, and why, in Persian."""
+        policy = self.verification.get("policy")
+        if not self.unverified or policy not in ("drop", "mark"):
             return ""
-        return f"؛ {persian_count(n)} جمله‌ی نوشته‌شده که منابع تأییدش نکردند " + (
-            "حذف شد" if policy == "drop" else "علامت خورد")
+        unsupported = sum(not c.supported for c in self.unverified)
+        other = len(self.unverified) - unsupported
+        parts = ([f"{persian_count(unsupported)} جمله‌ی نوشته‌شده که منابع تأییدش نکردند"] if unsupported else []) + \
+                ([f"{persian_count(other)} جمله‌ی مربوط به بیمار دیگر"] if other else [])
+        return "؛ " + " و ".join(parts) + (" حذف شد" if policy == "drop" else " علامت خورد")
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "text": self.text, "summary": self.summary}

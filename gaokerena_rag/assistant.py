@@ -177,13 +177,13 @@ class GaokerenaAssistant:
             return
 
         t2 = time.perf_counter()
-        verifier = self._verifier(sources, query, timings)
+        verifier = self._verifier(sources, query, timings, self.generator)
         for piece in self.write(query, sources, history):
             yield from verifier.feed(piece)
         yield from verifier.close()
         shown, fallback = verifier, None
         if not verifier.supported and self.fallback is not None:  # nothing checked out: what the sources say
-            fallback = self._verifier(sources, query, timings)
+            fallback = self._verifier(sources, query, timings, self.fallback)
             pieces = [piece for s in self.write(query, sources, history, self.fallback)
                       for piece in fallback.feed(s)] + list(fallback.close())
             if fallback.supported:
@@ -217,13 +217,15 @@ class GaokerenaAssistant:
         if buffer.strip():
             yield buffer
 
-    def _verifier(self, sources: Sequence[ScoredPassage], query: Query, timings: dict[str, float]) -> Verifier:
-        """A ``Verifier`` with this answer's checker (passage embeddings computed once per answer)."""
+    def _verifier(self, sources: Sequence[ScoredPassage], query: Query, timings: dict[str, float],
+                  generator: Generator) -> Verifier:
+        """A ``Verifier`` of what ``generator`` writes, with this answer's checker (passage embeddings computed
+        once per answer; the generator's own fixed phrases are not claims)."""
         memo: dict[str, object] = {}
 
         def check(sentence: str) -> list[citations.SentenceCheck]:
             t = time.perf_counter()
-            items = self.check(sentence, sources, query, memo).sentences
+            items = self.check(sentence, sources, query, memo, generator.framing).sentences
             timings["check_s"] = timings.get("check_s", 0.0) + time.perf_counter() - t
             return items
 
@@ -238,7 +240,7 @@ class GaokerenaAssistant:
         return load_generator(spec, self.retriever)
 
     def check(self, text: str, sources: Sequence[ScoredPassage], query: Query | None = None,
-              memo: dict | None = None) -> citations.CitationReport:
+              memo: dict | None = None, framing: Sequence[str] | None = None) -> citations.CitationReport:
         """Every sentence of ``text`` against the sources it cites (embedded as the index embeds passages): is it
         supported; and, given the ``query``, does it apply to the person who asked (the sentence rules, and the
         applicability of every source it cites)? A generator may write what no rule allowed: this says so."""
@@ -248,7 +250,8 @@ class GaokerenaAssistant:
             embed = lambda texts: self.retriever.embedder.embed_passages([t[:cap] for t in texts])  # noqa: E731
             if memo is not None:
                 embed = _memoized(embed, memo)
-        report = citations.check(text, [s.text for s in sources], framing=self.generator.framing,
+        framing = self.generator.framing if framing is None else framing
+        report = citations.check(text, [s.text for s in sources], framing=framing,
                                  thresholds=self.config.support, embed=embed)
         if query is not None:
             context, by_n = self.rules.context(query), {s.n: s for s in sources}

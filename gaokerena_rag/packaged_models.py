@@ -18,6 +18,7 @@ import copy
 import importlib
 import json
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,7 +53,11 @@ def is_packaged(name: str) -> bool:
     return name in PACKAGED_MODELS
 
 
-def resolve_model(name: str, cache_dir: str | Path | None = None, progress=print) -> str:
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)  # stdout may be an answer's JSON
+
+
+def resolve_model(name: str, cache_dir: str | Path | None = None, progress=_say) -> str:
     """A loadable model name: the cached folder of a packaged model (built on first use), else ``name``."""
     entry = PACKAGED_MODELS.get(name)
     if entry is None:

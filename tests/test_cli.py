@@ -106,3 +106,12 @@ def test_chat_keeps_going_until_an_empty_line(built_index):
                           input="قند خونم بالاست\nبچم تب داره ۳۹ درجه\n\n", timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("منابع:") == 2 and "استامینوفن" in proc.stdout
+
+
+def test_ask_with_a_base_model_in_plain_prompts_reports_its_verification(built_index, tiny_gemma):
+    question = "سلام دکتر قند خونم بالاست متفورمین بخورم؟"
+    data = json.loads(run("ask", question, "--index", str(built_index), "--backend", "transformers", "--model",
+                          str(tiny_gemma), "--device", "cpu", "--unsupported", "mark", "--json").stdout)
+    assert data["model"] == str(tiny_gemma) and data["verification"]["policy"] == "mark"
+    assert data["verification"]["claims"] == 1 and data["verification"]["passed"] == 1
+    assert "متفورمین داروی خط اول" in data["body"] and "[1]" in data["body"] and "پرسش:" not in data["body"]

@@ -129,14 +129,19 @@ def test_each_sentence_says_whether_it_applies_to_the_asker(consult):
     composed = consult.ask("سرفه خشک دارم چیکار کنم؟")
     assert all(c.applicable for c in composed.citations if c.claim)
     # the older extractive composer quotes without the sentence rules: the check says what does not apply
-    extractive = GaokerenaAssistant(consult.retriever, config=replace(consult.config,
-                                                                      generator=GeneratorConfig(backend="extractive")))
-    answer = extractive.ask("سردرد و تاری دید دارم")
+    kept = GaokerenaAssistant(consult.retriever, config=replace(
+        consult.config, generator=GeneratorConfig(backend="extractive"), unsupported="keep"))
+    answer = kept.ask("سردرد و تاری دید دارم")
     judged = {c.sentence: c.not_applicable for c in answer.citations if c.claim}
     assert all(c.applicable is not None for c in answer.citations if c.claim)
     assert [r for s, r in judged.items() if "MRI" in s] == ["their_tests"], judged  # «… MRI شما طبیعی بوده»
     assert all(r is None for s, r in judged.items() if "MRI" not in s), judged
     assert answer.summary.endswith("یک جمله شاید به بیمار دیگری مربوط باشد") and "بیمار دیگری" not in composed.summary
+    # and by default (unsupported: drop) it is not shown at all; the answer says one sentence was left out
+    dropped = GaokerenaAssistant(consult.retriever, config=replace(
+        consult.config, generator=GeneratorConfig(backend="extractive"))).ask("سردرد و تاری دید دارم")
+    assert "MRI" not in dropped.body and [c.not_applicable for c in dropped.unverified] == ["their_tests"]
+    assert dropped.summary.endswith("یک جمله‌ی مربوط به بیمار دیگر حذف شد")
 
 
 def test_a_question_about_the_outer_ear_is_answered_from_outer_ear_consultations(consult):

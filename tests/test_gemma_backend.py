@@ -84,3 +84,13 @@ def test_packaged_model_names_resolve_or_say_what_to_install(monkeypatch, tmp_pa
     with pytest.raises(pm.PackagedModelError, match=r'no-such-package-here.*gaokerena-rag\[absent\].*Some Terms'):
         pm.resolve_model("absent-1m", cache_dir=tmp_path)
     assert not list(tmp_path.iterdir())  # nothing half-written
+
+
+def test_the_stop_is_found_across_streamed_pieces_and_nothing_after_it_is_shown():
+    from gaokerena_rag.generators.hf import PLAIN_STOPS, until
+
+    pieces = ["متفورمین [1].", "\nپر", "سش: ", "و انسولین؟"]
+    assert "".join(until(pieces, PLAIN_STOPS)) == "متفورمین [1]."
+    assert list(until(["پرسش ", "و پاسخ"], PLAIN_STOPS)) == ["پرسش ", "و پاسخ"]  # not at a line start: text
+    assert "".join(until(["الف\n", "ب"], PLAIN_STOPS)) == "الف\nب"  # a held-back newline is let go
+    assert list(until(["a", "b"], ())) == ["a", "b"]

@@ -68,6 +68,10 @@ def test_with_no_supported_sentence_the_extractive_answer_is_written_and_said_so
     assert answer.verification["passed"] == 0 and answer.verification["failed"] == 2
     claims = [c for c in answer.citations if c.claim]
     assert claims and all(c.supported and c.cited for c in claims)  # the consultations' own sentences
+    # under its own opening line, which says where the words come from (a fixed phrase, not a claim)
+    opening = answer.body.split("\n\n")[1].split("\n")[0]
+    assert opening.startswith("بر پایه‌ی") and opening.endswith(":") and opening in text
+    assert any(c.sentence.strip() == opening and not c.claim for c in answer.citations)
     assert not answer.abstained and answer.model == "scripted"
 
 

@@ -58,8 +58,17 @@ def finish(trainer, recipe, model_spec, examples: int, resumed: str | None, t0: 
     if not trainer.is_world_process_zero():
         return RunReport(out, out / "adapter", None, trainer.state.global_step, None, None, resumed,
                          time.perf_counter() - t0, examples, tokens)
-    adapter = save_atomically(save, out / "adapter")
-    merged = merge_adapter(model_spec, adapter, out / "merged") if recipe.merge else None
     seen = losses(trainer)
+    runtime = sum(h.get("train_runtime", 0.0) for h in trainer.state.log_history)
+
+    def save_with_report(folder: Path) -> None:
+        save(folder)
+        (folder / "run.json").write_text(json.dumps({  # what this adapter's run did, kept with it
+            "steps": trainer.state.global_step, "tokens": tokens, "examples": examples,
+            "first_loss": seen[0] if seen else None, "last_loss": seen[-1] if seen else None,
+            "train_seconds": runtime, "resumed_from": resumed}, indent=2), "utf-8")
+
+    adapter = save_atomically(save_with_report, out / "adapter")
+    merged = merge_adapter(model_spec, adapter, out / "merged") if recipe.merge else None
     return RunReport(out, adapter, merged, trainer.state.global_step, seen[0] if seen else None,
                      seen[-1] if seen else None, resumed, time.perf_counter() - t0, examples, tokens)
