@@ -148,7 +148,7 @@ def run_figures(folder: Path) -> str:
     per_step = train.get("batch_size", 0) * train.get("grad_accum", 0)
     tokens = state.get("num_input_tokens_seen") or state["global_step"] * per_step * recipe.get("context_length", 0)
     report = json.loads((folder / "run.json").read_text()) if (folder / "run.json").exists() else {}
-    runtime = report.get("train_seconds") or sum(h.get("train_runtime", 0) for h in state["log_history"])
+    runtime = report.get("train_seconds") or max((float(h.get("train_runtime", 0)) for h in state["log_history"]), default=0)
     return (f"{state['global_step']} steps × {per_step} examples, {tokens:,} tokens, loss {losses[0]:.3f} → "
             f"{losses[-1]:.3f}" + (f", {runtime / 60:.0f} min" if runtime else ""))
 

@@ -59,7 +59,9 @@ def copy_base_adapters(adapters: Sequence[str], into: Path) -> None:
     """Copy the adapters a run started from (their own carried ones first) into ``into/base_adapters``."""
     for i, adapter in enumerate(adapter_stack(adapters)):
         target = Path(into) / BASE_ADAPTERS / f"{i:02d}"
-        shutil.copytree(adapter, target, ignore=shutil.ignore_patterns(BASE_ADAPTERS))
+        # the weights and what made them; the tokenizer is the outer adapter's (the same one)
+        shutil.copytree(adapter, target, ignore=shutil.ignore_patterns(BASE_ADAPTERS, "tokenizer*",
+                                                                       "special_tokens_map.json", "*.model"))
 
 
 def merge_adapters(model, adapters: Sequence[str]):

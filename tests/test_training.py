@@ -197,6 +197,7 @@ def test_the_270m_twins_train_cpt_then_rag_sft_on_it_and_one_adapter_answers(tin
     assert run["steps"] == 10 and run["tokens"] == sft.tokens and run["last_loss"] == sft.last_loss
     carried = sft.adapter / "base_adapters" / "00" / "adapter_model.safetensors"
     assert carried.read_bytes() == (cpt.adapter / "adapter_model.safetensors").read_bytes()
+    assert not list(carried.parent.glob("tokenizer*"))  # the weights travel, not a second tokenizer
 
     # the SFT adapter alone is the whole stack: base + CPT merged + SFT, as when both are given (CPT once)
     alone, tok = load_causal_lm(str(tiny_gemma), [str(sft.adapter)], "float32")

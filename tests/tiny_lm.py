@@ -29,40 +29,35 @@ def _tokenizer(texts: list[str], chat_template: str | None):
     return fast
 
 
-def build_tiny_cohere(out: Path, texts: list[str], seed: int = 0) -> Path:
+def _build(out: Path, texts: list[str], chat_template: str | None, config_cls, model_cls, seed: int, **shape) -> Path:
+    """A randomly initialized tiny model of ``model_cls`` with the tokenizer trained on ``texts``, saved to ``out``."""
     import torch
-    from transformers import CohereConfig, CohereForCausalLM
 
-    fast = _tokenizer(texts, CHAT_TEMPLATE)
+    fast = _tokenizer(texts, chat_template)
     torch.manual_seed(seed)
-    config = CohereConfig(vocab_size=len(fast), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                          num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=4096,
-                          pad_token_id=fast.pad_token_id, bos_token_id=fast.bos_token_id,
-                          eos_token_id=fast.eos_token_id)
-    model = CohereForCausalLM(config)
+    config = config_cls(vocab_size=len(fast), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                        max_position_embeddings=4096, pad_token_id=fast.pad_token_id, bos_token_id=fast.bos_token_id,
+                        eos_token_id=fast.eos_token_id, **shape)
     out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
+    model_cls(config).save_pretrained(out)
     fast.save_pretrained(out)
     return out
+
+
+def build_tiny_cohere(out: Path, texts: list[str], seed: int = 0) -> Path:
+    from transformers import CohereConfig, CohereForCausalLM
+
+    return _build(out, texts, CHAT_TEMPLATE, CohereConfig, CohereForCausalLM, seed,
+                  num_attention_heads=2, num_key_value_heads=2)
 
 
 def build_tiny_gemma(out: Path, texts: list[str], seed: int = 0) -> Path:
     """A tiny Gemma 3 base model (no chat template: the plain prompt format), as gemma-3-270m is."""
-    import torch
     from transformers import Gemma3ForCausalLM, Gemma3TextConfig
 
-    fast = _tokenizer(texts, None)
-    torch.manual_seed(seed)
-    config = Gemma3TextConfig(vocab_size=len(fast), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                              num_attention_heads=2, num_key_value_heads=1, head_dim=32, sliding_window=64,
-                              layer_types=["sliding_attention", "full_attention"], max_position_embeddings=4096,
-                              pad_token_id=fast.pad_token_id, bos_token_id=fast.bos_token_id,
-                              eos_token_id=fast.eos_token_id)
-    model = Gemma3ForCausalLM(config)
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
-    fast.save_pretrained(out)
-    return out
+    return _build(out, texts, None, Gemma3TextConfig, Gemma3ForCausalLM, seed, num_attention_heads=2,
+                  num_key_value_heads=1, head_dim=32, sliding_window=64,
+                  layer_types=["sliding_attention", "full_attention"])
 
 
 def teach(folder: Path, conversations: list[list[dict]], answer: str, steps: int = 150, lr: float = 1e-2) -> Path:

@@ -59,7 +59,7 @@ def finish(trainer, recipe, model_spec, examples: int, resumed: str | None, t0: 
         return RunReport(out, out / "adapter", None, trainer.state.global_step, None, None, resumed,
                          time.perf_counter() - t0, examples, tokens)
     seen = losses(trainer)
-    runtime = sum(h.get("train_runtime", 0.0) for h in trainer.state.log_history)
+    runtime = max((float(h.get("train_runtime", 0.0)) for h in trainer.state.log_history), default=0.0)  # cumulative
 
     def save_with_report(folder: Path) -> None:
         save(folder)
