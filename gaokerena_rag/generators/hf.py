@@ -20,7 +20,7 @@ from ..prompts import QUESTION_CUE, SYSTEM_PROMPT, chat_messages, plain_prompt, 
 from ..query import Query
 
 # where a plain-format model has finished its answer and begins writing the next exchange
-PLAIN_STOPS = (f"\n{QUESTION_CUE}", "\nمنابع:", "\n<source")
+PLAIN_STOPS = (f"\n{QUESTION_CUE}", "\nمنابع:", "\n<source", "\n</source")
 
 
 class TransformersGenerator:
