@@ -7,18 +7,19 @@ the assistant with the same gates, ``k`` sources and verification policy (``drop
 * the extractive default (the consultations composer);
 * ``gemma-3-270m`` base, in the plain prompt format;
 * after CPT (``--cpt`` adapter);
-* after CPT and RAG-SFT (``--sft`` adapter, which carries the CPT adapter).
+* after CPT and RAG-SFT (``--sft`` adapters, each carrying the CPT adapter; more than one compares
+  their targets, as their ``recipe.json`` names them: the doctor's whole answer, or its cited sentences).
 
 Reported per system: key-point coverage (the doctor answer's sentences covered at the tau that
 ``keypoint_coverage.py`` calibrates on dev 1-1000), token-F1 and ROUGE-L of the shown answer against
-the doctor's, citations per answer, the share of written claim sentences supported *before*
+the doctor's, citations per answer, the share of written claim sentences that cite a source and that are supported *before*
 verification, the share dropped, answers replaced by the extractive fallback, abstentions,
 first-token and whole-answer latency, and decoding tokens/s on this CPU. Then MMLU-fa (the
 ``training/mmlu.py`` harness, the first ``--mmlu-per-subject`` questions of each subject) for the
 base and the tuned model, and the two training runs as their trainer states record them.
 
     python benchmarks/gemma_generators.py --cpt runs/gaokerena-270m-cpt/adapter \\
-        --sft runs/gaokerena-270m-rag-sft/adapter [--n 24] [--mmlu-per-subject 20] [--dump FILE]
+        --sft runs/gaokerena-270m-rag-sft/adapter [OTHER_SFT/adapter] [--n 24] [--mmlu-per-subject 20] [--dump FILE]
 
 Writes the ``gemma-270m`` section of BENCHMARKS.md.
 """
@@ -107,6 +108,8 @@ def run_system(label, assistant, generator, report, points, vec, tau, tokenizer=
         "coverage": coverage([(p, answer_sentences(a)) for p, a in zip(points, answers)], vec, tau),
         "token_f1": float(np.mean(f1)) if f1 else 0.0, "rouge_l": float(np.mean(rl)) if rl else 0.0,
         "citations": float(np.mean(cites)) if cites else 0.0,
+        "citing": (sum(v["passed"] for v in written) + sum(bool(c.cited) for a in answers for c in a.unverified))
+        / claims if claims else float("nan"),
         "supported_before": sum(v["passed"] for v in written) / claims if claims else float("nan"),
         "dropped": sum(v["failed"] for v in written) / claims if claims else float("nan"),
         "claims": claims, "fallbacks": sum(bool(v.get("fallback")) for v in written),
@@ -154,13 +157,29 @@ def run_figures(folder: Path) -> str:
             f"{losses[-1]:.3f}" + (f", {runtime / 60:.0f} min" if runtime else ""))
 
 
+def _recipe(adapter: Path) -> dict:
+    path = adapter / "recipe.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def targets_of(adapter: Path) -> str:
+    """What the RAG-SFT run was taught to write (runs from before the field: the doctor's whole answer)."""
+    return _recipe(adapter).get("targets", "doctor")
+
+
+def lora_of(adapter: Path) -> str:
+    lora, train = _recipe(adapter).get("lora", {}), _recipe(adapter).get("train", {})
+    return f"LoRA r={lora.get('r')} alpha={lora.get('alpha')} dropout={lora.get('dropout')}, lr {train.get('lr')}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=str(ROOT.parent / "shared/data/mf3qa"))
     ap.add_argument("--mmlu-data", default=str(ROOT.parent / "shared/data/mmlu_fa"))
     ap.add_argument("--model", default="gemma-3-270m")
     ap.add_argument("--cpt", type=Path, required=True, help="the gaokerena-270m-cpt adapter")
-    ap.add_argument("--sft", type=Path, required=True, help="the gaokerena-270m-rag-sft adapter")
+    ap.add_argument("--sft", type=Path, nargs="+", required=True,
+                    help="gaokerena-270m-rag-sft adapter(s); MMLU-fa scores the first")
     ap.add_argument("--n", type=int, default=24, help="dev questions from 1001 on")
     ap.add_argument("--k", type=int, default=3, help="sources per answer (the RAG-SFT run's k)")
     ap.add_argument("--max-new-tokens", type=int, default=160)
@@ -189,7 +208,8 @@ def main() -> None:
     answers, row = run_system("extractive default (consultations)", base, base.generator, report, points, vec, tau)
     rows.append(row)
     dumps[row["system"]] = answers
-    lms = [(f"{args.model} base", []), ("+ CPT", [str(args.cpt)]), ("+ CPT + RAG-SFT", [str(args.sft)])]
+    tuned = [(f"+ CPT + RAG-SFT ({targets_of(a)} targets)", a) for a in args.sft]
+    lms = [(f"{args.model} base", []), ("+ CPT", [str(args.cpt)])] + [(label, [str(a)]) for label, a in tuned]
     for label, adapters in lms:
         t0 = time.perf_counter()
         generator = TransformersGenerator(model=args.model, adapters=adapters, device="cpu", dtype="float32",
@@ -214,14 +234,15 @@ def main() -> None:
         "cited source supports and that apply to the asker; *dropped*: the share removed; *fallback*: answers "
         "where nothing checked out and the extractive answer was written instead. Latencies are medians.",
         "",
-        "Training runs (CPU, this machine): CPT " + run_figures(args.cpt) + "; RAG-SFT " + run_figures(args.sft) + ".",
+        "Training runs (CPU, this machine): CPT " + run_figures(args.cpt) + "; "
+        + "; ".join(f"RAG-SFT, {targets_of(a)} targets, {lora_of(a)}: {run_figures(a)}" for a in args.sft) + ".",
         "",
         table([(r["system"], f"{r['coverage']:.4f}", f"{r['token_f1']:.3f}", f"{r['rouge_l']:.3f}",
-                f"{r['citations']:.2f}", pct(r["supported_before"]), pct(r["dropped"]), r["claims"],
+                f"{r['citations']:.2f}", pct(r["citing"]), pct(r["supported_before"]), pct(r["dropped"]), r["claims"],
                 r["fallbacks"], r["abstained"], sec(r["first_token_s"]), sec(r["answer_s"]),
                 sec(r["tokens_per_s"])) for r in rows],
               ["system", "key-point coverage", "token-F1", "ROUGE-L", "citations / answer",
-               "supported before verification", "dropped", "claims written", "fallback", "abstained",
+               "claims citing a source", "supported before verification", "dropped", "claims written", "fallback", "abstained",
                "first token s", "answer s", "tokens/s"]),
     ]
     write_section("gemma-270m", "\n".join(body), args.out)  # kept even if MMLU-fa below fails
@@ -230,7 +251,7 @@ def main() -> None:
 
         mrows, n = mmlu_rows(Path(args.mmlu_data), args.mmlu_per_subject,
                              [(f"{args.model} base", args.model, []),
-                              ("+ CPT + RAG-SFT", args.model, [str(args.sft)])])
+                              (tuned[0][0], args.model, [str(args.sft[0])])])
         body += ["", f"MMLU-fa (`training/mmlu.py`, log-likelihood of the option number; the first "
                      f"{args.mmlu_per_subject} questions of each subject, {n} in all; chance 0.25):", "",
                  table(mrows, ["model", *SUBJECTS, "average"])]

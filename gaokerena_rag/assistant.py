@@ -198,6 +198,11 @@ class GaokerenaAssistant:
         checks = ([citations.SentenceCheck(FALLBACK_NOTE, [], False, claim=False)] if fallback else []) + shown.checks
         body = ((FALLBACK_NOTE + "\n\n") if fallback else "") + shown.text.strip()
         claims = [c for c in checks if c.claim]
+        used = {n for c in checks for n in c.cited}
+        if cited is None and used:  # a model finds out what it cites as it writes: beside it, only those (numbers kept)
+            base["withheld"] = withheld + [{"doc_id": s.doc_id, "passage_id": s.passage_id, "gate": "answer",
+                                            "found": "not cited by the answer"} for s in sources if s.n not in used]
+            base["sources"] = [s for s in sources if s.n in used]
         verification = {"policy": cfg.unsupported, "claims": verifier.claims, "passed": verifier.passed,
                         "failed": len(verifier.failed), "fallback": self.fallback.name if fallback else None}
         yield Answer(body=body, citations=checks, unverified=verifier.failed, verification=verification,

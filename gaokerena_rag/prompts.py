@@ -66,6 +66,8 @@ def chat_messages(question: str, sources: Sequence[ScoredPassage],
 PROMPT_FORMATS = ("auto", "chat", "plain")  # auto: chat when the tokenizer has a chat template, else plain
 ANSWER_CUE = "پاسخ:"
 QUESTION_CUE = "پرسش:"
+# what a model trained on cited-only targets says when no source holds the answer (a notice, not a claim)
+NOT_COVERED = "منابع بالا پاسخ این پرسش را ندارند."
 
 
 def plain_prompt(messages: Sequence[dict]) -> str:

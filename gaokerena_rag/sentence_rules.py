@@ -15,7 +15,7 @@ sentence breaks, or returns None when it may be quoted. Each rule is small and n
 * ``needs_context``: it leans on the sentence before it («در این صورت …»، «بنابراین …»),
   which is not quoted with it;
 * ``their_words``: it points back at what the other patient wrote or did («که گفتید»، «با توجه به شرح حال»،
-  «شروع کرده‌اید»), or at their operation («قبل از عمل …») when the user speaks of none;
+  «شروع کرده‌اید»، «اضافه وزن شماست»), or at their operation («قبل از عمل …») when the user speaks of none;
 * ``their_people``: a child, spouse, parent, sibling or fetus of the other consultation, or its pregnancy or
   nursing, when the user names none of that kind («بچه را …» to a pregnant woman asking about her own skin);
 * ``their_tests``: the result of a test or image the user did not mention («MRI طبیعی بود»); advice to
@@ -91,7 +91,9 @@ _THEIR_WORDS = spaced(r"(که_?(گفتید|گفته_?اید|نوشتید|نوش�
                       # … with up to two words between: «مشکل منیسک های شما»، «علائم بیماری تان»
                       r"(?<!\w)(مشکل|مشکلات|علائم|علایم|بیماری|وضعیت|ضایعه|ضایعات)(\s\S+){1,2}\s(شما|تان|تون)(?!\w)|"
                       # the other patient's now, and what they probably have: «الان دوره …»، «احتمالا کندرومالاسی دارید»
-                      r"(?<!\w)(الان|الآن|اکنون)(?!\w)|(?<!\w)احتمالا\s.{0,60}(?<!\w)دارید(?!\w))")
+                      r"(?<!\w)(الان|الآن|اکنون)(?!\w)|(?<!\w)احتمالا\s.{0,60}(?<!\w)دارید(?!\w)|"
+                      # what is theirs: «علت درد، اضافه وزن شماست»
+                      r"(?<!\w)(شماست|شماس|تانست)(?!\w))")
 # the other patient's operation («قبل از عمل …»، «جراحی شما»), unless the user speaks of one
 _THEIR_OPERATION = spaced(r"(?<!\w)(قبل|پیش|بعد|پس)_?از_?(عمل|جراحی)(?!\w)|(?<!\w)(عمل|جراحی)_?(شما|تان|تون)(?!\w)")
 _OPERATION = spaced(r"(?<!\w)(عمل|جراحی|سزارین|لاپاراسکوپی|اندوسکوپی)\w{0,4}(?!\w)")

@@ -276,6 +276,8 @@ def test_what_a_user_names_is_read_leniently():
     ("شما به احتمال زیاد مبتلا به التهاب غضروف کشکک هستید.", "their_words"),  # their diagnosis
     ("با این توصیفات نمی‌شود به تشخیص قطعی رسید.", "their_words"),  # what they described
     ("اینکه اضافه وزن دارین روی کیفیت عمل تاثیر منفی می‌گذارد.", "their_words"),  # what they are
+    ("علت اصلی درد زانو اضافه وزن شماست.", "their_words"),  # what is theirs
+    ("علت اصلی درد زانو اضافه وزن‌تانست.", "their_words"),
     ("شاید خیلی ضعیف شدی و باید تقویت شوی.", "their_words"),  # what happened to them
     ("به نظر می‌رسد متخصص پوست شما تشخیص طاسی زنانه مطرح کرده است.", "their_words"),  # their doctor
     ("برای بررسی انتخاب های درمانی مجدد به روانپزشکتان مراجعه کنید.", "their_words"),

@@ -75,8 +75,11 @@ from gaokerena_rag.chunking import Chunker, split_sentences
 from gaokerena_rag.citations import check, cite, drop_invalid, parse_citations
 from gaokerena_rag.injection import planted_instruction
 from gaokerena_rag.prompts import neutralize
+from gaokerena_rag.documents import ScoredPassage
 from ui.render import link_citations, text_html
 n = 100_000
+shown = [ScoredPassage(n=i, pid=i, doc_id=f"d{i}", passage_id=f"d{i}#0", title="", text="متن", score=1.0)
+         for i in range(1, 6)]
 texts = {"digits": "1" * n, "persian digits": "۱" * n, "pills": "۱" * n + " بسته", "word run": "درد" * (n // 3),
          "spaces": "با" + " " * n + "x", "marks": "!" * n, "brackets": "[" + "1," * (n // 2),
          "tags": "<source" * (n // 7), "latin": "a" + " " * n, "spaced letters": "ا " * (n // 2),
@@ -85,7 +88,7 @@ for name, text in texts.items():
     red_flags(text); normalize(text); strip_courtesies(text); PersianTokenizer()(text)
     PersianTokenizer(ngram=4)(text); split_sentences(text); Chunker().chunk(text); parse_citations(text)
     drop_invalid(text, 5); cite(text, [1]); check(text, ["متن"]); planted_instruction(text); neutralize(text)
-    link_citations(text, 5); text_html(text)
+    link_citations(text, shown); text_html(text)
     print(name, "ok", flush=True)
 """
 

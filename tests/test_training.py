@@ -55,7 +55,24 @@ def test_paper_hyperparameters_are_the_presets():
     assert (small_sft.lora.r, small_sft.lora.alpha, small_sft.lora.dropout, small_sft.train.weight_decay) == \
         (2, 2, 0.4, 0.5)
     assert small_sft.model.adapters == ["runs/gaokerena-270m-cpt/adapter"] and small_sft.rag
-    assert small_sft.prompt_format == "plain" and small_sft.split == "train"
+    assert small_sft.prompt_format == "plain" and small_sft.split == "train" and small_sft.targets == "cited"
+    assert load_recipe("gaokerena-rag-sft").targets == "doctor"  # the 8B keeps the doctor's whole answer
+
+
+def test_cited_targets_keep_only_the_sentences_a_passage_says():
+    from gaokerena_rag.prompts import NOT_COVERED
+    from training.corpus import cited_answer
+
+    answer = "متفورمین قند خون را پایین می‌آورد. هر شب پیاده‌روی کنید. دوز را خودسرانه تغییر ندهید."
+    passages = ["درباره‌ی دیابت: متفورمین قند خون را پایین می‌آورد و با غذا خورده می‌شود.",
+                "برای زانو درد: دوز را خودسرانه تغییر ندهید و به پزشک بگویید."]
+    doctor = cited_answer(answer, passages)
+    assert doctor == "متفورمین قند خون را پایین می‌آورد [1]. هر شب پیاده‌روی کنید. دوز را خودسرانه تغییر ندهید [2]."
+    assert cited_answer(answer, passages, targets="cited") == \
+        "متفورمین قند خون را پایین می‌آورد [1]. دوز را خودسرانه تغییر ندهید [2]."
+    assert cited_answer(answer, ["سردرد میگرنی با نور بدتر می‌شود."], targets="cited") == NOT_COVERED
+    with pytest.raises(ValueError, match="targets must be one of"):
+        cited_answer(answer, passages, targets="all")
 
 
 def test_bad_recipes_name_the_file_and_the_key(tmp_path):

@@ -24,10 +24,14 @@ def _source(n, passage, url="https://example.org/x", title="عنوان"):
 
 
 def test_citations_link_to_cards_and_text_is_escaped():
-    html = render.link_citations("<b>متفورمین</b> خط اول است [1]. نادرست [7]. دو منبع [1, 2].", 2, "q3-src")
+    html = render.link_citations("<b>متفورمین</b> خط اول است [1]. نادرست [7]. دو منبع [1, 2].",
+                                 [_source(1, "الف"), _source(2, "ب")], "q3-src")
     assert "<b>" not in html and "&lt;b&gt;" in html
     assert html.count('href="#q3-src-1"') == 2 and html.count('href="#q3-src-2"') == 1
     assert "q3-src-7" not in html and "[7]" in html  # out of range: shown as typed, not linked
+    # the sources a model's answer cites keep their numbers: [3] beside [1], no card 2
+    kept = render.link_citations("الف [1]. ج [3]. ب [2].", [_source(1, "الف"), _source(3, "ج")], "s")
+    assert 'href="#s-3"' in kept and 'href="#s-2"' not in kept and "[2]" in kept
 
 
 def test_latin_names_are_isolated_left_to_right():

@@ -51,6 +51,28 @@ def test_drop_leaves_out_what_the_sources_do_not_say_streaming_included(assistan
     assert "۲ جمله‌ی نوشته‌شده که منابع تأییدش نکردند حذف شد" in answer.summary
 
 
+def test_beside_a_model_s_answer_only_the_sources_it_cites_keeping_their_numbers(assistant):
+    # two sources go out before the model writes (the UI shows them at once): hypertension [1], diabetes [2]
+    lm = GaokerenaAssistant(assistant.retriever, Scripted(SUPPORTED + " [2]. "), AssistantConfig())
+    offered: list = []
+    *_pieces, answer = lm.stream("قند خونم و فشار خونم بالاست، متفورمین و لوزارتان بخورم؟",
+                                 on_sources=lambda sources, _e: offered.extend(sources))
+    assert [(s.n, s.doc_id) for s in offered] == [(1, "hypertension"), (2, "diabetes")]
+    assert "[2]" in answer.body and [(s.n, s.doc_id) for s in answer.sources] == [(2, "diabetes")]
+    assert [(w["doc_id"], w["found"]) for w in answer.withheld if w["gate"] == "answer"] == \
+        [("hypertension", "not cited by the answer")]
+
+
+def test_a_model_saying_the_sources_do_not_cover_it_makes_no_claim(assistant):
+    from gaokerena_rag.generators.hf import TransformersGenerator
+    from gaokerena_rag.prompts import NOT_COVERED
+
+    scripted = Scripted(NOT_COVERED)
+    scripted.framing = TransformersGenerator.framing
+    _text, answer = stream(assistant, scripted)
+    assert answer.verification["claims"] == 0 and answer.verification["fallback"] == "consultations"
+
+
 def test_mark_shows_them_marked_and_keep_shows_them_as_written(assistant):
     text, answer = stream(assistant, Scripted(SUPPORTED + " [1]. " + INVENTED + UNCITED), "mark")
     assert text.count(MARK) == 2 and "انسولین" in answer.body and answer.body.count(MARK) == 2

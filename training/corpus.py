@@ -8,7 +8,9 @@
   the hub dataset, or any input with question/answer columns.
 * ``sft_examples`` — conversational prompt/completion rows for TRL: the bare question
   (the paper's recipe) or ``GaokerenaAssistant``'s prompt with retrieved, numbered
-  passages, the answer's supported sentences marked with the passage they come from.
+  passages, the answer's supported sentences marked with the passage they come from
+  (``targets="cited"``: only those sentences, or ``NOT_COVERED`` when there are none — the
+  target a verified generator can be held to).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from gaokerena_rag.chunking import split_sentences
 from gaokerena_rag.citations import CONTENT_WORDS, SupportThresholds, cite, lexical_support
 from gaokerena_rag.documents import ScoredPassage, consultation_text, split_consultation
 from gaokerena_rag.normalize import PersianTokenizer
-from gaokerena_rag.prompts import chat_messages
+from gaokerena_rag.prompts import NOT_COVERED, chat_messages
 from index_build import iter_documents, mf3qa_pairs
 from index_build.errors import CorpusError
 from index_build.presets import MF3QA_LOCAL, mf3qa_source
@@ -98,9 +100,15 @@ def plain_example(question: str, answer: str) -> dict:
             "completion": [{"role": "assistant", "content": answer}]}
 
 
+TARGETS = ("doctor", "cited")
+
+
 def cited_answer(answer: str, passages: Sequence[str], thresholds: SupportThresholds = SupportThresholds(),
-                 tokenizer: PersianTokenizer = CONTENT_WORDS) -> str:
-    """The answer with ``[n]`` after each sentence that passage n says (all its content words there)."""
+                 tokenizer: PersianTokenizer = CONTENT_WORDS, targets: str = "doctor") -> str:
+    """The answer with ``[n]`` after each sentence that passage n says (all its content words there).
+    ``targets="cited"`` keeps only those sentences, and says ``NOT_COVERED`` when none is left."""
+    if targets not in TARGETS:
+        raise ValueError(f"targets must be one of {TARGETS}, got {targets!r}")
     out = []
     for sentence in split_sentences(answer):
         text = sentence.strip()
@@ -108,14 +116,18 @@ def cited_answer(answer: str, passages: Sequence[str], thresholds: SupportThresh
             continue
         numbers = [n for n, p in enumerate(passages, start=1)
                    if lexical_support(text, p, tokenizer) >= thresholds.lexical]
-        out.append(cite(text, numbers[:2]) if numbers and tokenizer(text) else text)
-    return " ".join(out)
+        if numbers and tokenizer(text):
+            out.append(cite(text, numbers[:2]))
+        elif targets == "doctor":
+            out.append(text)
+    return " ".join(out) if out or targets == "doctor" else NOT_COVERED
 
 
 def rag_examples(pairs: Sequence[tuple[str, str]], retriever, k: int, own_answer_rate: float,
-                 seed: int = 0, batch: int = 64) -> list[dict]:
+                 seed: int = 0, batch: int = 64, targets: str = "doctor") -> list[dict]:
     """Prompt/completion rows with ``k`` retrieved passages; a pair's own consultation is put among
-    them (at a random number) for ``own_answer_rate`` of the pairs and kept out for the others."""
+    them (at a random number) for ``own_answer_rate`` of the pairs and kept out for the others.
+    The target is ``cited_answer`` of the doctor's answer (``targets`` as there)."""
     rng = random.Random(seed)
     rows = []
     for start in range(0, len(pairs), batch):
@@ -130,7 +142,7 @@ def rag_examples(pairs: Sequence[tuple[str, str]], retriever, k: int, own_answer
                 sources = sources[: k - 1]
                 sources.insert(rng.randrange(len(sources) + 1), own)
             sources = [replace(s, n=i) for i, s in enumerate(sources, start=1)]
-            target = cited_answer(answer, [s.text for s in sources])
+            target = cited_answer(answer, [s.text for s in sources], targets=targets)
             rows.append({"prompt": chat_messages(question, sources),
                          "completion": [{"role": "assistant", "content": target}]})
     return rows

@@ -104,6 +104,9 @@ class SftRecipe:
     index: str | None = None  # rag: the index to retrieve from (default: the MF3QA knowledge base)
     k: int = 5  # rag: passages per prompt
     own_answer_rate: float = 0.5  # rag: share of pairs whose own consultation is among their passages
+    # rag: doctor = the doctor's whole answer, its sentences a passage says cited; cited = only those
+    # sentences (prompts.NOT_COVERED when there are none): nothing the verifier would drop is taught
+    targets: Literal["doctor", "cited"] = "doctor"
     merge: bool = False
 
 

@@ -38,7 +38,8 @@ def sft_rows(recipe: SftRecipe) -> list[dict]:
         kb.ensure()
         index = kb.index_path
     retriever = HybridRetriever.from_index(index)
-    return rag_examples(pairs, retriever, recipe.k, recipe.own_answer_rate, seed=recipe.train.seed)
+    return rag_examples(pairs, retriever, recipe.k, recipe.own_answer_rate, seed=recipe.train.seed,
+                        targets=recipe.targets)
 
 
 def plain_row(row: dict) -> dict:

@@ -135,7 +135,7 @@ class ClinicianApp:
                     continue  # pieces that come faster than a reader needs go out together
                 last = time.perf_counter()
                 chat[-1] = {"role": "assistant",
-                            "content": render.link_citations(text, len(seen["sources"]), prefix)}
+                            "content": render.link_citations(text, seen["sources"], prefix)}
                 if first:  # the sources and the banner go out once, with the first piece
                     first = False
                     yield chat, panel(), seen["banner"], render.sources_json(seen["sources"]), "", gr.skip(), state

@@ -39,11 +39,12 @@ def text_html(text: str) -> str:
     return "".join(out)
 
 
-def link_citations(text: str, n_sources: int, anchor_prefix: str = "src") -> str:
-    """Escape ``text`` and turn each valid ``[n]`` into a link to source card ``n``."""
+def link_citations(text: str, sources: Sequence[ScoredPassage], anchor_prefix: str = "src") -> str:
+    """Escape ``text`` and turn each ``[n]`` of a source shown into a link to source card ``n``."""
+    shown = {s.n for s in sources}
 
     def repl(m: re.Match) -> str:
-        numbers = [n for n in parse_citations(m.group(0)) if 1 <= n <= n_sources]
+        numbers = [n for n in parse_citations(m.group(0)) if n in shown]
         if not numbers:
             return esc(m.group(0))
         links = ",".join(f'<a class="cite" href="#{anchor_prefix}-{n}" data-source="{n}">{n}</a>' for n in numbers)
@@ -67,7 +68,7 @@ def answer_html(answer: Answer, anchor_prefix: str = "src") -> str:
         parts.append(f'<div class="gk-emergency-inline" role="alert">{esc(answer.emergency)}</div>')
     parts += [f'<div class="gk-caveat" dir="rtl">{text_html(c)}</div>' for c in answer.caveats]
     css = "gk-abstain" if answer.abstained else ("gk-guidance" if answer.guidance else "gk-answer")
-    parts.append(f'<div class="{css}" dir="rtl">{link_citations(body, len(answer.sources), anchor_prefix)}</div>')
+    parts.append(f'<div class="{css}" dir="rtl">{link_citations(body, answer.sources, anchor_prefix)}</div>')
     parts.append(f'<div class="gk-summary" dir="rtl">{text_html(answer.summary)}</div>')
     parts.append(f'<div class="gk-notice">{esc(answer.notice)}</div>')
     return "".join(parts)

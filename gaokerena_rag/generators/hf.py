@@ -16,7 +16,7 @@ from typing import Iterator, Sequence
 
 from ..causal_lm import load_causal_lm, trained_prompt_format
 from ..documents import ScoredPassage
-from ..prompts import QUESTION_CUE, SYSTEM_PROMPT, chat_messages, plain_prompt, prompt_format
+from ..prompts import NOT_COVERED, QUESTION_CUE, SYSTEM_PROMPT, chat_messages, plain_prompt, prompt_format
 from ..query import Query
 
 # where a plain-format model has finished its answer and begins writing the next exchange
@@ -24,7 +24,7 @@ PLAIN_STOPS = (f"\n{QUESTION_CUE}", "\nمنابع:", "\n<source", "\n</source")
 
 
 class TransformersGenerator:
-    framing: tuple[str, ...] = ()  # everything it writes is a claim, checked
+    framing: tuple[str, ...] = (NOT_COVERED,)  # all it writes is a claim, checked, but the not-covered notice
 
     def __init__(self, model: str = "gaokerena/gaokerena-v1", adapters: Sequence[str] = (), dtype: str = "auto",
                  device: str | None = None, max_new_tokens: int = 512, temperature: float = 0.0,
