@@ -278,6 +278,11 @@ def test_what_a_user_names_is_read_leniently():
     ("اینکه اضافه وزن دارین روی کیفیت عمل تاثیر منفی می‌گذارد.", "their_words"),  # what they are
     ("علت اصلی درد زانو اضافه وزن شماست.", "their_words"),  # what is theirs
     ("علت اصلی درد زانو اضافه وزن‌تانست.", "their_words"),
+    ("درد پای شما هم به همان علت هست.", "their_words"),  # their pain
+    ("زیر نظر پزشک تان اقدام به بارداری کنید.", "their_words"),  # their doctor, the suffix typed apart
+    ("علت تشدید درد شما بخاطر خوابیدن روی شکم میباشد.", "their_words"),
+    ("به سایت یا اینستا مراجعه فرمایید.", "sign_off"),  # the doctor's own page
+    ("با توجه به اینکه تست تنفسی منفی بوده درمان ریشه‌کنی موفق بوده است.", "their_tests"),
     ("شاید خیلی ضعیف شدی و باید تقویت شوی.", "their_words"),  # what happened to them
     ("به نظر می‌رسد متخصص پوست شما تشخیص طاسی زنانه مطرح کرده است.", "their_words"),  # their doctor
     ("برای بررسی انتخاب های درمانی مجدد به روانپزشکتان مراجعه کنید.", "their_words"),
