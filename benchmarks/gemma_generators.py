@@ -12,11 +12,11 @@ the assistant with the same gates, ``k`` sources and verification policy (``drop
 
 Reported per system: key-point coverage (the doctor answer's sentences covered at the tau that
 ``keypoint_coverage.py`` calibrates on dev 1-1000), token-F1 and ROUGE-L of the shown answer against
-the doctor's, citations per answer, the share of written claim sentences that cite a source and that are supported *before*
-verification, the share dropped, answers replaced by the extractive fallback, abstentions,
+the doctor's, citations per answer, the shares of written claim sentences that cite a source and
+that are supported *before* verification, the share dropped, answers replaced by the extractive fallback, abstentions,
 first-token and whole-answer latency, and decoding tokens/s on this CPU. Then MMLU-fa (the
 ``training/mmlu.py`` harness, the first ``--mmlu-per-subject`` questions of each subject) for the
-base and the tuned model, and the two training runs as their trainer states record them.
+base and the tuned model, and the training runs as their trainer states record them.
 
     python benchmarks/gemma_generators.py --cpt runs/gaokerena-270m-cpt/adapter \\
         --sft runs/gaokerena-270m-rag-sft/adapter [OTHER_SFT/adapter] [--n 24] [--mmlu-per-subject 20] [--dump FILE]
@@ -168,7 +168,8 @@ def targets_of(adapter: Path) -> str:
 
 
 def lora_of(adapter: Path) -> str:
-    lora, train = _recipe(adapter).get("lora", {}), _recipe(adapter).get("train", {})
+    recipe = _recipe(adapter)
+    lora, train = recipe.get("lora", {}), recipe.get("train", {})
     return f"LoRA r={lora.get('r')} alpha={lora.get('alpha')} dropout={lora.get('dropout')}, lr {train.get('lr')}"
 
 
