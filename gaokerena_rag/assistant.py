@@ -38,7 +38,7 @@ from .query import Query
 from .retrieval import HybridRetriever
 from .safety import PHYSICIAN_NOTICE, RedFlagDetector, RedFlags, emergency_notice, suicide_notice
 from .sentence_rules import SentenceRules
-from .verification import FALLBACK_NOTE, Verifier
+from .verification import Verifier, fallback_note
 
 ABSTAIN_TEXT = ("منبع معتبری که به این پرسش پاسخ دهد پیدا نشد، پس پاسخی نمی‌سازم. "
                 "نزدیک‌ترین منابعی که یافتم (برای مطالعه، نه به عنوان پاسخ):")
@@ -187,7 +187,7 @@ class GaokerenaAssistant:
             pieces = [piece for s in self.write(query, sources, history, self.fallback)
                       for piece in fallback.feed(s)] + list(fallback.close())
             if fallback.supported:
-                yield FALLBACK_NOTE + "\n\n"
+                yield fallback_note(verifier.claims) + "\n\n"
                 yield from pieces
                 shown = fallback
             else:
@@ -195,8 +195,9 @@ class GaokerenaAssistant:
         timings["generate_s"] = time.perf_counter() - t2 - timings.get("check_s", 0.0)
         yield "\n\n" + PHYSICIAN_NOTICE
         timings["total_s"] = time.perf_counter() - t0
-        checks = ([citations.SentenceCheck(FALLBACK_NOTE, [], False, claim=False)] if fallback else []) + shown.checks
-        body = ((FALLBACK_NOTE + "\n\n") if fallback else "") + shown.text.strip()
+        note = fallback_note(verifier.claims) if fallback else ""
+        checks = ([citations.SentenceCheck(note, [], False, claim=False)] if fallback else []) + shown.checks
+        body = ((note + "\n\n") if fallback else "") + shown.text.strip()
         claims = [c for c in checks if c.claim]
         used = {n for c in checks for n in c.cited}
         if cited is None and used:  # a model finds out what it cites as it writes: beside it, only those (numbers kept)

@@ -26,6 +26,12 @@ POLICIES = ("drop", "mark", "keep")
 MARK = " ⟨منابع این جمله را تأیید نمی‌کنند⟩"
 FALLBACK_NOTE = ("جمله‌های مدل زبانی با منابع تأیید نشدند؛ به جای آن‌ها، آنچه خود منابع "
                  "در این باره می‌گویند:")
+NOT_COVERED_NOTE = "مدل زبانی نوشت که منابع پاسخ این پرسش را ندارند؛ آنچه خود منابع در این باره می‌گویند:"
+
+
+def fallback_note(claims: int) -> str:
+    """The line above the extractive answer: the model's sentences failed, or it wrote none (only notices)."""
+    return FALLBACK_NOTE if claims else NOT_COVERED_NOTE
 
 
 def fails(item: SentenceCheck) -> bool:

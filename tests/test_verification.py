@@ -9,7 +9,7 @@ import pytest
 from conftest import DIABETES_Q
 from gaokerena_rag import Answer, AssistantConfig, GaokerenaAssistant
 from gaokerena_rag.typed_config import ConfigError
-from gaokerena_rag.verification import FALLBACK_NOTE, MARK
+from gaokerena_rag.verification import FALLBACK_NOTE, MARK, NOT_COVERED_NOTE
 
 SUPPORTED = "متفورمین داروی خط اول است."  # the diabetes source says this, word for word
 INVENTED = "انسولین را برای همیشه قطع کنید [1]. "  # cites the source, which says nothing of the kind
@@ -69,8 +69,10 @@ def test_a_model_saying_the_sources_do_not_cover_it_makes_no_claim(assistant):
 
     scripted = Scripted(NOT_COVERED)
     scripted.framing = TransformersGenerator.framing
-    _text, answer = stream(assistant, scripted)
+    text, answer = stream(assistant, scripted)
     assert answer.verification["claims"] == 0 and answer.verification["fallback"] == "consultations"
+    # the line above the extractive answer says what the model wrote: no sentence of its failed
+    assert answer.body.startswith(NOT_COVERED_NOTE) and NOT_COVERED_NOTE in text and FALLBACK_NOTE not in text
 
 
 def test_mark_shows_them_marked_and_keep_shows_them_as_written(assistant):
