@@ -145,9 +145,8 @@ class GaokerenaAssistant:
         sources, withheld = screened.sources, screened.withheld
         cited = None if notice or screened.abstain else sources_cited(self.generator, query, sources)
         if cited:  # shown beside the answer: only the sources it cites
-            withheld = withheld + [{"doc_id": s.doc_id, "passage_id": s.passage_id, "gate": "answer",
-                                    "found": "no sentence of it applies"} for s in sources if s.n not in cited]
-            sources = _numbered([s for s in sources if s.n in cited])
+            sources, withheld = _only_cited(sources, withheld, cited, "no sentence of it applies")
+            sources = _numbered(sources)
         if on_sources is not None:
             on_sources(sources, notice)
         if notice:
@@ -181,13 +180,14 @@ class GaokerenaAssistant:
         for piece in self.write(query, sources, history):
             yield from verifier.feed(piece)
         yield from verifier.close()
-        shown, fallback = verifier, None
+        shown, fallback, note = verifier, None, ""
         if not verifier.supported and self.fallback is not None:  # nothing checked out: what the sources say
             fallback = self._verifier(sources, query, timings, self.fallback)
             pieces = [piece for s in self.write(query, sources, history, self.fallback)
                       for piece in fallback.feed(s)] + list(fallback.close())
             if fallback.supported:
-                yield fallback_note(verifier.claims) + "\n\n"
+                note = fallback_note(verifier.claims)
+                yield note + "\n\n"
                 yield from pieces
                 shown = fallback
             else:
@@ -195,15 +195,12 @@ class GaokerenaAssistant:
         timings["generate_s"] = time.perf_counter() - t2 - timings.get("check_s", 0.0)
         yield "\n\n" + PHYSICIAN_NOTICE
         timings["total_s"] = time.perf_counter() - t0
-        note = fallback_note(verifier.claims) if fallback else ""
-        checks = ([citations.SentenceCheck(note, [], False, claim=False)] if fallback else []) + shown.checks
-        body = ((note + "\n\n") if fallback else "") + shown.text.strip()
+        checks = ([citations.SentenceCheck(note, [], False, claim=False)] if note else []) + shown.checks
+        body = ((note + "\n\n") if note else "") + shown.text.strip()
         claims = [c for c in checks if c.claim]
         used = {n for c in checks for n in c.cited}
         if cited is None and used:  # a model finds out what it cites as it writes: beside it, only those (numbers kept)
-            base["withheld"] = withheld + [{"doc_id": s.doc_id, "passage_id": s.passage_id, "gate": "answer",
-                                            "found": "not cited by the answer"} for s in sources if s.n not in used]
-            base["sources"] = [s for s in sources if s.n in used]
+            base["sources"], base["withheld"] = _only_cited(sources, withheld, used, "not cited by the answer")
         verification = {"policy": cfg.unsupported, "claims": verifier.claims, "passed": verifier.passed,
                         "failed": len(verifier.failed), "fallback": self.fallback.name if fallback else None}
         yield Answer(body=body, citations=checks, unverified=verifier.failed, verification=verification,
@@ -296,6 +293,14 @@ def _memoized(embed, memo: dict):
         return np.stack([memo[t] for t in texts])
 
     return cached
+
+
+def _only_cited(sources: Sequence[ScoredPassage], withheld: list[dict], cited: set[int],
+                why: str) -> tuple[list[ScoredPassage], list[dict]]:
+    """The sources whose number is in ``cited``, and ``withheld`` with the others added (gate ``answer``)."""
+    left_out = [{"doc_id": s.doc_id, "passage_id": s.passage_id, "gate": "answer", "found": why}
+                for s in sources if s.n not in cited]
+    return [s for s in sources if s.n in cited], withheld + left_out
 
 
 def _numbered(sources: Sequence[ScoredPassage]) -> list[ScoredPassage]:
