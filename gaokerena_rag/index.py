@@ -26,7 +26,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import faiss_store
 from .bm25_store import BM25Side
 from .chunking import Chunker
 from .embedders import DEFAULT_EMBEDDER, Embedder
@@ -34,7 +33,7 @@ from .manifest import (MANIFEST, SCHEMA_VERSION, IndexCorruptError, IndexError_,
                        IndexMismatchError, IndexNotFoundError, generation_dir, read_manifest)
 from .normalize import NORMALIZER_VERSION, PersianTokenizer
 from .passage_store import PassageStore
-from .stores import DenseStore, LexicalSide
+from .stores import DenseStore, LexicalSide, open_dense, split_dense
 from .tfidf_store import TfidfSide
 
 
@@ -78,6 +77,7 @@ class LexicalSpec:
 
 
 SCORINGS = {"bm25": BM25Side, "tfidf": TfidfSide}
+DENSE_KINDS = ("flat", "ivf", "ivfpq")
 DEFAULT_LEXICAL = (LexicalSpec(PersianTokenizer(), "bm25"), LexicalSpec(PersianTokenizer(ngram=4), "tfidf"))
 
 
@@ -86,7 +86,8 @@ class IndexSettings:
     """How passages are cut, embedded and indexed. Stored in the manifest."""
 
     embedder: str = DEFAULT_EMBEDDER
-    dense_kind: str = "flat"
+    dense_kind: str = "flat"  # flat (exact), ivf, ivfpq (approximate; ivfpq keeps dim/8 bytes a vector)
+    dense_store: str = "faiss"  # or "milvus[:PATH_OR_URI]" (stores.DENSE_BACKENDS)
     chunk_words: int = 200
     chunk_overlap: int = 30
     embed_max_words: int | None = None  # cap on the words of (title + passage) that are embedded
@@ -99,6 +100,9 @@ class IndexSettings:
         names = [t.name for t in self.lexical]
         if len(set(names)) != len(names):
             raise ValueError(f"lexical tokenizers must differ in kind, got {names}")
+        if self.dense_kind not in DENSE_KINDS:
+            raise ValueError(f"dense_kind must be one of {DENSE_KINDS}, got {self.dense_kind!r}")
+        split_dense(self.dense_store)
 
     @property
     def chunker(self) -> Chunker:
@@ -188,11 +192,13 @@ def open_index(path: Path | str, embedder: Embedder | None = None, nprobe: int |
             raise IndexCorruptError(file, "missing")
         if file.stat().st_size != entry["bytes"]:
             raise IndexCorruptError(file, f"{file.stat().st_size:,} bytes, but {entry['bytes']:,} were written")
-    dense = faiss_store.FaissStore(_load_part(live / "dense.faiss", lambda f: faiss_store.load(f, nprobe=nprobe)))
-    emb, want = manifest["embedder"], manifest["dense"]["ntotal"]
-    if dense.dim != emb["dim"] or dense.count != want:
-        raise IndexCorruptError(live / "dense.faiss", f"holds {dense.count} vectors of dimension {dense.dim}, "
-                                                      f"but the manifest says {want} of dimension {emb['dim']}")
+    emb, entry = manifest["embedder"], manifest["dense"]
+    where = live / "dense.faiss" if entry.get("backend", "faiss") == "faiss" else path / MANIFEST
+    dense = _load_part(where, lambda _f: open_dense(entry, live, index_dir=path, dim=emb["dim"], nprobe=nprobe))
+    if dense.dim != emb["dim"] or dense.count != entry["ntotal"]:
+        dense.close()
+        raise IndexCorruptError(where, f"holds {dense.count} vectors of dimension {dense.dim}, "
+                                       f"but the manifest says {entry['ntotal']} of dimension {emb['dim']}")
     lexical = {}
     for spec_data in manifest["normalizer"]["lexical"]:
         spec = _load_part(path / MANIFEST, lambda _f: LexicalSpec.from_dict(spec_data))

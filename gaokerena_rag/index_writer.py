@@ -16,11 +16,10 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import faiss_store
 from .documents import Document, Passage
 from .embedders import Embedder
 from .index import IndexSettings, check_compatible, dense_text, lexical_text, now, open_index
@@ -28,8 +27,12 @@ from .manifest import (GENERATION, MANIFEST, SCHEMA_VERSION, IndexCorruptError, 
                        file_digests, generation_dir, read_manifest)
 from .normalize import NORMALIZER_VERSION
 from .passage_store import PassageStore
+from .stores import DenseStore, create_dense, split_dense
 
 TMP_MARK = ".gaokerena-tmp"  # written into every temporary generation, so only those are ever removed
+SPOOL = "shards"  # where an encoder may spool embedded shards inside the temporary generation
+# embeds passage texts in order; may spool shards under the folder it is given (removed after)
+Encoder = Callable[[list[str], Path, bool], np.ndarray]
 
 
 class IndexWriter:
@@ -39,12 +42,16 @@ class IndexWriter:
     interrupt) discards the new generation and leaves the live index untouched.
     """
 
-    def __init__(self, path: Path | str, settings: IndexSettings, embedder: Embedder, fresh: bool = False):
+    def __init__(self, path: Path | str, settings: IndexSettings, embedder: Embedder, fresh: bool = False,
+                 encoder: Encoder | None = None):
         """``fresh`` starts from an empty generation instead of the live one (a rebuild; it also
-        replaces an index whose manifest is damaged, deleting nothing that manifest names)."""
+        replaces an index whose manifest is damaged, deleting nothing that manifest names);
+        ``encoder`` embeds the passages (default: ``embedder.embed_passages`` in this process;
+        ``index_build.ray_engine`` spreads it over Ray actors)."""
         self.path = Path(path)
         self.settings = settings
         self.embedder = embedder
+        self.encoder = encoder or (lambda texts, _spool, progress: embedder.embed_passages(texts, progress=progress))
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             self._lock = open(self.path / ".lock", "a+")
@@ -74,10 +81,12 @@ class IndexWriter:
         self._clean_leftovers()
         if self.previous is not None and not fresh:
             check_compatible(self.previous, self.path, embedder, settings.lexical)
-            if self.previous["dense"]["kind"] != settings.dense_kind:
+            dense = self.previous["dense"]
+            was = (dense.get("backend", "faiss"), dense["kind"])
+            if was != (split_dense(settings.dense_store)[0], settings.dense_kind):
                 raise IndexMismatchError(
-                    f"{self.path}: index uses a {self.previous['dense']['kind']!r} dense index, not "
-                    f"{settings.dense_kind!r}; build a new index to change it"
+                    f"{self.path}: index uses a {was[1]!r} dense index in {was[0]}, not {settings.dense_kind!r} "
+                    f"in {split_dense(settings.dense_store)[0]}; build a new index (or pass --fresh) to change it"
                 )
         names = [c.name[1:-4] if c.name.startswith(".") and c.name.endswith(".tmp") else c.name
                  for c in self.path.iterdir()]
@@ -93,12 +102,14 @@ class IndexWriter:
             raise IndexError_(f"{self.path}: cannot write the index here ({exc.strerror or exc})") from None
         self.fresh = fresh
         self._committed = False
-        self.dense = None
+        self.dense: DenseStore | None = None
+        self.replaced: DenseStore | None = None  # the live store, removed once this generation is committed
         if self.previous and not fresh:
             live = open_index(self.path)  # checked against its manifest before anything is copied
             live.store.close()
             shutil.copy2(live.path / self.previous["generation"] / "passages.sqlite", self.tmp / "passages.sqlite")
-            self.dense = live.dense.index
+            self.replaced = live.dense
+            self.dense = live.dense.successor(index_dir=self.path, generation=self.generation)
         self.store = PassageStore(self.tmp / "passages.sqlite", readonly=False)
         self._next_pid = self.store.max_pid() + 1
         self._pending: list[tuple[int, str]] = []  # (pid, dense text) not yet embedded
@@ -142,7 +153,7 @@ class IndexWriter:
     def delete(self, doc_ids: Sequence[str]) -> int:
         pids = self.store.delete_docs(doc_ids)
         if self.dense is not None:
-            faiss_store.remove(self.dense, pids)
+            self.dense.remove(pids)
         return len(pids)
 
     def add(self, doc: Document) -> list[Passage]:
@@ -166,11 +177,21 @@ class IndexWriter:
         if not self._pending:
             return
         pids = np.array([p for p, _ in self._pending], np.int64)
-        vectors = self.embedder.embed_passages([t for _, t in self._pending], progress=progress)
+        vectors = self.encoder([t for _, t in self._pending], self.tmp / SPOOL, progress)
+        if len(vectors) != len(pids) or (len(vectors) and vectors.shape[1] != self.embedder.dim):
+            raise ValueError(f"the encoder returned {vectors.shape} vectors for {len(pids)} passages of "
+                             f"dimension {self.embedder.dim}")
+        shutil.rmtree(self.tmp / SPOOL, ignore_errors=True)
         if self.dense is None:
-            self.dense = faiss_store.new_index(self.embedder.dim, self.settings.dense_kind, train_vectors=vectors)
-        faiss_store.add(self.dense, vectors, pids)
+            self._new_dense(vectors)
+        self.dense.add(vectors, pids)
         self._pending.clear()
+
+    def _new_dense(self, train_vectors: np.ndarray | None) -> None:
+        old = (self.previous or {}).get("dense", {})
+        self.dense = create_dense(self.settings.dense_store, self.embedder.dim,
+                                  self.settings.dense_kind if train_vectors is not None else "flat", train_vectors,
+                                  index_dir=self.path, generation=self.generation, prefix=old.get("prefix"))
 
     # ---- commit ----------------------------------------------------------
     def commit(self, extra: dict[str, Any] | None = None, progress: bool = False) -> dict[str, Any]:
@@ -181,8 +202,8 @@ class IndexWriter:
             items = ((pid, lexical_text(title, text)) for pid, title, text in self.store.iter_texts())
             spec.build(items, progress=progress).save(self.tmp / spec.folder)
         if self.dense is None:
-            self.dense = faiss_store.new_index(self.embedder.dim, "flat")
-        faiss_store.save(self.dense, self.tmp / "dense.faiss")
+            self._new_dense(None)
+        dense = self.dense.save(self.tmp)
         docs, passages = self.store.counts()
         self.store.close()
         s = self.settings
@@ -195,7 +216,7 @@ class IndexWriter:
                          "query_prefix": self.embedder.query_prefix, "passage_prefix": self.embedder.passage_prefix},
             "normalizer": {"version": NORMALIZER_VERSION,
                            "lexical": [spec.to_dict() for spec in s.lexical]},
-            "dense": {"kind": s.dense_kind, "ntotal": int(self.dense.ntotal)},
+            "dense": {"kind": s.dense_kind, "ntotal": int(self.dense.count), **dense},
             "chunking": {"chunk_words": s.chunk_words, "chunk_overlap": s.chunk_overlap,
                          "embed_max_words": s.embed_max_words, "embed_max_chars": s.embed_max_chars},
             "counts": {"documents": docs, "passages": passages},
@@ -217,6 +238,11 @@ class IndexWriter:
         self._committed = True
         if self.previous:
             _remove_generation(generation_dir(self.path, self.previous["generation"], must_exist=False))
+        if self.replaced is not None and self.replaced is not self.dense:
+            self.replaced.discard()
+            self.replaced.close()
+        self.dense.clean()  # what killed writers left outside the folder (their Milvus collections)
+        self.dense.close()
         self._release()
         return manifest
 
@@ -228,6 +254,12 @@ class IndexWriter:
         tmp = getattr(self, "tmp", None)
         if tmp is not None and (tmp / TMP_MARK).is_file():
             shutil.rmtree(tmp, ignore_errors=True)
+        dense, replaced = getattr(self, "dense", None), getattr(self, "replaced", None)
+        if dense is not None and dense is not replaced:
+            dense.discard()  # this generation's own collection; the live one is untouched
+            dense.close()
+        if replaced is not None:
+            replaced.close()
         self._release()
 
     def _release(self) -> None:

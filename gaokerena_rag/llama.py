@@ -2,7 +2,7 @@
 
 Use the Persian-aware retrieval inside llama-index pipelines, or move the vectors
 to a llama-index vector store (Qdrant, Milvus, pgvector …) with ``export_nodes``,
-which attaches each passage's stored embedding. Two llama-index defaults are
+which attaches each passage's stored embedding (``llama_index.vector_stores.milvus`` is tested). Two llama-index defaults are
 wrong for Persian and avoided here: ``BM25Retriever``'s English stemmer and
 stopwords (BM25 here uses ``PersianTokenizer``), and ``FaissVectorStore``, which
 cannot delete (the index here keys FAISS by passage id).
@@ -52,13 +52,10 @@ class GaokerenaRetriever(BaseRetriever):
 
 def export_nodes(retriever: HybridRetriever, batch: int = 1024) -> Iterator[TextNode]:
     """Every passage of the index as a node carrying its stored embedding."""
-    dense = retriever.files.dense.index
-    if hasattr(dense, "make_direct_map"):
-        dense.make_direct_map()
-    store = retriever.files.store
+    dense, store = retriever.files.dense, retriever.files.store
     pids = [pid for pid, _t, _x in store.iter_texts()]
     for i in range(0, len(pids), batch):
         chunk = pids[i : i + batch]
-        passages = store.get(chunk)
-        for pid in chunk:
-            yield passage_to_node(passages[pid], dense.reconstruct(int(pid)).tolist())
+        passages, vectors = store.get(chunk), dense.vectors(chunk)
+        for pid, vector in zip(chunk, vectors):
+            yield passage_to_node(passages[pid], vector.tolist())

@@ -16,6 +16,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .stores import DENSE_BACKENDS
+
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 GENERATION = re.compile(r"gen-\d{6}")
@@ -75,8 +77,12 @@ def validate(manifest: Any, file: Path) -> dict[str, Any]:
         _need(side, "scoring", str, file, f"normalizer.lexical[{i}].")
         _need(side, "version", str, file, f"normalizer.lexical[{i}].")
     dense = _need(manifest, "dense", dict, file)
-    _need(dense, "kind", str, file, "dense.")
+    if _need(dense, "kind", str, file, "dense.") not in ("flat", "ivf", "ivfpq"):
+        raise IndexCorruptError(file, f"field 'dense.kind' must be flat, ivf or ivfpq, got {dense['kind']!r:.40}")
     _need(dense, "ntotal", int, file, "dense.")
+    if dense.get("backend", "faiss") not in DENSE_BACKENDS:
+        raise IndexCorruptError(file, f"field 'dense.backend' must be one of {sorted(DENSE_BACKENDS)}, "
+                                      f"got {dense['backend']!r:.40}")
     counts = _need(manifest, "counts", dict, file)
     _need(counts, "documents", int, file, "counts.")
     _need(counts, "passages", int, file, "counts.")
