@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from gaokerena_rag.documents import Document
 from gaokerena_rag.embedders import Embedder, load_embedder
 from gaokerena_rag.index import IndexSettings
-from gaokerena_rag.index_writer import IndexWriter
+from gaokerena_rag.index_writer import Encoder, IndexWriter
 
 from .errors import CorpusError, ErrorPolicy
 from .loaders import FieldMap, read_records, records_to_documents
@@ -110,14 +110,16 @@ MAX_REMOVED_SHARE = 0.5  # an update may remove fewer than this share of the ind
 def build_index(inputs: Sequence[str] | str, out: str | Path, settings: IndexSettings | None = None,
                 fields: FieldMap | None = None, *, embedder: Embedder | None = None, preset: str | None = None,
                 split: str | None = None, on_error: str = "raise", sync: bool = True, fresh: bool = False,
-                progress: bool = True, workers: int | None = None, allow_mass_removal: bool = False) -> BuildReport:
+                progress: bool = True, workers: int | None = None, allow_mass_removal: bool = False,
+                encoder: Encoder | None = None) -> BuildReport:
     """Build ``out`` from ``inputs``, or update it if it already holds an index.
 
     ``sync`` removes indexed documents that the inputs no longer hold; ``fresh``
     re-embeds everything (needed to change the embedder of an existing index). Removing
     half or more of an index's documents (inputs that are empty, or other inputs over an
     existing index) is refused with ``MassRemovalError`` unless ``allow_mass_removal``;
-    nothing is changed then.
+    nothing is changed then. ``encoder`` embeds the passages elsewhere (``ray_engine.RayEncoder``);
+    by default ``embedder`` does, with ``workers`` processes.
     """
     t0 = time.perf_counter()
     inputs = [inputs] if isinstance(inputs, (str, Path)) else [str(i) for i in inputs]
@@ -125,10 +127,10 @@ def build_index(inputs: Sequence[str] | str, out: str | Path, settings: IndexSet
     policy = ErrorPolicy(on_error)
     docs, duplicates = collect_documents(inputs, fields or FieldMap(), policy, preset, split, progress)
     if embedder is None:
-        workers = workers or min(2, os.cpu_count() or 1)
+        workers = 1 if encoder is not None else workers or min(2, os.cpu_count() or 1)
         embedder = load_embedder(settings.embedder, workers=workers, threads=1)
     report = BuildReport(duplicates=duplicates, skipped=list(policy.skipped))
-    with IndexWriter(out, settings, embedder, fresh=fresh) as writer:
+    with IndexWriter(out, settings, embedder, fresh=fresh, encoder=encoder) as writer:
         existing = writer.existing_hashes()
         before = existing if not fresh else writer.live_hashes()
         changed = [i for i, d in docs.items() if i in existing and existing[i] != d.content_hash]
