@@ -133,7 +133,10 @@ class FaissStore:
     def save(self, generation: Path) -> dict[str, Any]:
         """Write ``dense.faiss`` into the generation folder; what the manifest records of it."""
         save(self.index, generation / FILE)
-        return {"backend": self.backend, "file": FILE,
+        inner = self.index if isinstance(self.index, faiss.IndexIDMap2) else faiss.extract_index_ivf(self.index)
+        code = 4 * self.dim if isinstance(inner, faiss.IndexIDMap2) else int(inner.code_size)
+        # code_bytes: what each vector itself takes; bytes_per_vector: the file (cells, codebooks) over all
+        return {"backend": self.backend, "file": FILE, "code_bytes": code,
                 "bytes_per_vector": round((generation / FILE).stat().st_size / max(1, self.count), 1)}
 
     def close(self) -> None:

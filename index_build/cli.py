@@ -153,7 +153,8 @@ def cmd_index_info(args) -> int:
     print(f"embedder:   {m['embedder']['spec']} (dim {m['embedder']['dim']})")
     d = m["dense"]
     where = f"Milvus collection {d['collection']} at {d['uri']}" if d.get("backend") == "milvus" else "FAISS"
-    size = f", {d['bytes_per_vector']:,} bytes a passage" if "bytes_per_vector" in d else ""
+    size = (f", {d['bytes_per_vector']:,} bytes a passage on disk, {d['code_bytes']:,} of them its vector"
+            if "bytes_per_vector" in d else "")
     print(f"dense:      {d['kind']} ({where}{size})")
     print(f"lexical:    {', '.join(side['version'] for side in m['normalizer']['lexical'])}")
     print(f"created:    {m['created_at']}")

@@ -229,3 +229,26 @@ def test_parts_trained_on_another_vector_space_share_one_embedder(tmp_path, mini
     assert domain.embedder is assistant.red_flags.embedder is not assistant.retriever.embedder
     assert domain.embedder.spec == assistant.red_flags.classifier.embedder == domain.probe.embedder
     assert assistant.retriever.embedder_for(str(minilm_path)) is assistant.retriever.embedder
+
+
+def test_ivfpq_index_keeps_a_vector_in_a_fraction_of_the_bytes(tmp_path, embedder):
+    big = _big_corpus(tmp_path / "big.jsonl", 300)
+    rows = [json.loads(l) for l in big.read_text("utf-8").splitlines()] + corpus_rows()
+    path = write_jsonl(tmp_path / "mix.jsonl", rows)
+    pq_out, flat_out = tmp_path / "ivfpq", tmp_path / "flat"
+    build_index([str(path)], pq_out, IndexSettings(dense_kind="ivfpq"), embedder=embedder, progress=False)
+    build_index([str(path)], flat_out, embedder=embedder, progress=False)
+    pq_dense = json.loads((pq_out / MANIFEST).read_text())["dense"]
+    flat_dense = json.loads((flat_out / MANIFEST).read_text())["dense"]
+    assert pq_dense["kind"] == "ivfpq" and flat_dense["bytes_per_vector"] > 1536
+    # 48 sub-vectors of 384 dims, each a code of up to 8 bits (fewer here: 310 vectors train fewer centroids)
+    assert pq_dense["code_bytes"] <= 48 and flat_dense["code_bytes"] == 1536
+    assert pq_dense["bytes_per_vector"] < flat_dense["bytes_per_vector"] / 3  # codebooks and cells included
+    dense_pq = HybridRetriever.from_index(pq_out, embedder=embedder, config=RetrievalConfig(mode="dense", nprobe=1024))
+    assert isinstance(dense_pq.files.dense.index, faiss.IndexIVFPQ)
+    dense_flat = HybridRetriever.from_index(flat_out, embedder=embedder, config=RetrievalConfig(mode="dense"))
+    overlap = np.mean([len(set(top_docs(dense_pq, q, 10)) & set(top_docs(dense_flat, q, 10))) / 10 for q in QUERIES])
+    assert overlap >= 0.5  # approximate codes: most of the exact top 10 (a random 10 of 310 would share ~0.03)
+    r = build_index([str(write_jsonl(tmp_path / "less.jsonl", rows[:-1]))], pq_out, IndexSettings(dense_kind="ivfpq"),
+                    embedder=embedder, progress=False)
+    assert r.deleted == 1 and HybridRetriever.from_index(pq_out, embedder=embedder).files.dense.count == len(rows) - 1
