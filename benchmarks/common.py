@@ -16,21 +16,22 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _tree_rss(pid: int) -> int:
-    total = 0
-    pids = [pid]
+    """RSS of ``pid`` and all its descendants (a local Ray's raylet and workers are grandchildren)."""
     try:
-        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
-        pids += [int(x) for x in out.split()]
+        out = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,rss="], capture_output=True, text=True).stdout
     except OSError:
-        pass
-    for p in pids:
-        try:
-            with open(f"/proc/{p}/status") as fh:
-                for line in fh:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1]) * 1024
-        except OSError:
-            pass
+        return 0
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for line in out.splitlines():
+        p, pp, r = (int(x) for x in line.split())
+        children.setdefault(pp, []).append(p)
+        rss[p] = r * 1024
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        total += rss.get(p, 0)
+        todo += children.get(p, [])
     return total
 
 

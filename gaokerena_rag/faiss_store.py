@@ -18,6 +18,7 @@ import numpy as np
 
 KINDS = ("flat", "ivf", "ivfpq")
 FILE = "dense.faiss"
+TRAIN_PER_CELL = 50  # training points per IVF cell (FAISS warns under 39, samples down past 256)
 
 
 def _nlist(n: int) -> int:
@@ -41,6 +42,8 @@ def new_index(dim: int, kind: str = "flat", train_vectors: np.ndarray | None = N
         m = next(m for m in (dim // 8, dim // 4, dim // 2, dim, 1) if m and dim % m == 0)
         nbits = int(min(8, max(1, np.log2(max(2, n // 4)))))  # k-means of 2**nbits centroids needs the points
         index = faiss.IndexIVFPQ(quantizer, dim, nlist, m, nbits, faiss.METRIC_INNER_PRODUCT)
+    if n > TRAIN_PER_CELL * nlist:  # k-means needs tens of points a cell, not millions: a fixed sample
+        train_vectors = train_vectors[np.random.default_rng(0).choice(n, TRAIN_PER_CELL * nlist, replace=False)]
     index.train(np.ascontiguousarray(train_vectors, np.float32))
     index.nprobe = min(nlist, 16)
     return index

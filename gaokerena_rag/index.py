@@ -6,7 +6,8 @@
       manifest.json        the commit point: schema, embedder, normalizer, counts, timestamps,
                            and which generation folder is live
       gen-000004/
-        dense.faiss        FAISS, keyed by passage id
+        dense.faiss        FAISS, keyed by passage id (a Milvus index: the manifest names its
+                           collection instead, see ``milvus_store``)
         bm25-words/        BM25 (bm25s) over words (+ pids.npy, tokenizer.json)
         tfidf-char4/       TF-IDF cosine over character 4-grams
         passages.sqlite    passage text, document metadata, content hashes

@@ -15,6 +15,7 @@ import fcntl
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -113,6 +114,7 @@ class IndexWriter:
         self.store = PassageStore(self.tmp / "passages.sqlite", readonly=False)
         self._next_pid = self.store.max_pid() + 1
         self._pending: list[tuple[int, str]] = []  # (pid, dense text) not yet embedded
+        self.embed_seconds = 0.0  # spent in the encoder (the rest of a build runs in this process)
 
     # ---- context manager ---------------------------------------------
     def __enter__(self) -> "IndexWriter":
@@ -177,7 +179,9 @@ class IndexWriter:
         if not self._pending:
             return
         pids = np.array([p for p, _ in self._pending], np.int64)
+        t0 = time.perf_counter()
         vectors = self.encoder([t for _, t in self._pending], self.tmp / SPOOL, progress)
+        self.embed_seconds += time.perf_counter() - t0
         if len(vectors) != len(pids) or (len(vectors) and vectors.shape[1] != self.embedder.dim):
             raise ValueError(f"the encoder returned {vectors.shape} vectors for {len(pids)} passages of "
                              f"dimension {self.embedder.dim}")

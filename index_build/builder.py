@@ -38,13 +38,19 @@ class BuildReport:
     duplicates: int = 0
     passages_embedded: int = 0
     seconds: float = 0.0
+    embed_seconds: float = 0.0  # of ``seconds``, spent embedding (what --engine ray spreads out)
+    startup_seconds: float = 0.0  # of ``embed_seconds``, starting the engine (Ray, its actors, their models)
     skipped: list[CorpusError] = field(default_factory=list)
     manifest: dict[str, Any] = field(default_factory=dict)
+
+    def _startup(self) -> str:
+        return f", {self.startup_seconds:.1f}s of that starting the engine" if self.startup_seconds else ""
 
     def summary(self) -> str:
         m = self.manifest.get("counts", {})
         text = (f"added {self.added}, changed {self.changed}, unchanged {self.unchanged}, deleted {self.deleted} "
-                f"documents; embedded {self.passages_embedded} passages in {self.seconds:.1f}s; index now holds "
+                f"documents; embedded {self.passages_embedded} passages in {self.seconds:.1f}s "
+                f"({self.embed_seconds:.1f}s of it embedding{self._startup()}); index now holds "
                 f"{m.get('documents', 0)} documents, {m.get('passages', 0)} passages")
         if self.duplicates:
             text += f"; {self.duplicates} identical duplicate documents merged"
@@ -152,6 +158,8 @@ def build_index(inputs: Sequence[str] | str, out: str | Path, settings: IndexSet
         report.unchanged = len(docs) - len(todo)
         report.manifest = writer.commit(extra={"sources": [fingerprint(i) for i in inputs],
                                                "preset": preset, "split": split}, progress=progress)
+        report.embed_seconds = writer.embed_seconds
+        report.startup_seconds = getattr(encoder, "startup_seconds", 0.0)
     report.seconds = time.perf_counter() - t0
     return report
 

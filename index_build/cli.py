@@ -27,7 +27,7 @@ def add_commands(sub) -> None:
                    help="FAISS in the index folder: flat (exact, default), ivf or ivfpq (approximate; ivfpq keeps "
                         "a vector in dim/8 bytes, for millions of passages); or a Milvus collection: milvus "
                         "(Milvus Lite in INDEX/milvus.db), milvus:FILE.db, milvus:http://HOST:19530")
-    b.add_argument("--dense-kind", choices=("flat", "ivf", "ivfpq"), default="flat",
+    b.add_argument("--dense-kind", choices=("flat", "ivf", "ivfpq"),
                    help="with --dense milvus: the Milvus index (FLAT, IVF_FLAT, IVF_PQ)")
     b.add_argument("--chunk-words", type=int, default=200)
     b.add_argument("--chunk-overlap", type=int, default=30)
@@ -104,7 +104,9 @@ def cmd_index_build(args) -> int:
     from index_build import build_index
 
     milvus = args.dense.startswith("milvus")
-    settings = IndexSettings(embedder=args.embedder, dense_kind=args.dense_kind if milvus else args.dense,
+    if args.dense_kind and not milvus:
+        raise SystemExit(f"--dense-kind goes with --dense milvus; for FAISS say --dense {args.dense_kind}")
+    settings = IndexSettings(embedder=args.embedder, dense_kind=(args.dense_kind or "flat") if milvus else args.dense,
                              dense_store=args.dense if milvus else "faiss", chunk_words=args.chunk_words,
                              chunk_overlap=args.chunk_overlap, embed_max_words=args.embed_max_words)
     encoder = _encoder(args, settings.embedder)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,10 +40,12 @@ class _EmbedActor:
         from gaokerena_rag.embedders import load_embedder
 
         self.embedder = load_embedder(spec, **options)
+        self.ready_at = time.time()  # wall clock: the driver compares it with its own start
 
     def __call__(self, batch: dict) -> dict:
         vectors = self.embedder.embed_passages([str(t) for t in batch["text"]])
-        return {"row": batch["row"], "vector": np.asarray(vectors, np.float32)}
+        return {"row": batch["row"], "vector": np.asarray(vectors, np.float32),
+                "ready": np.full(len(vectors), self.ready_at)}
 
 
 @dataclass
@@ -56,6 +59,7 @@ class RayEncoder:
     threads: int = 1  # CPU threads per actor
     batch_size: int = 64  # passages per map_batches call
     block_rows: int = 512  # passages per Ray block (the unit handed to an actor)
+    startup_seconds: float = 0.0  # of the last call: until the first actor held its model (Ray, actor, load)
 
     def __post_init__(self) -> None:
         if self.workers < 1 or self.threads < 1:
@@ -94,6 +98,7 @@ class RayEncoder:
         n = len(texts)
         if not n:
             return np.zeros((0, 0), np.float32)
+        t0 = time.time()
         started = self._start()
         data_log = logging.getLogger("ray.data")
         level = data_log.level
@@ -112,8 +117,9 @@ class RayEncoder:
             spool.mkdir(parents=True, exist_ok=True)
             bar = tqdm(total=n, desc=f"embedding on ray ({self.workers} workers)", unit="passage",
                        disable=not progress)
-            shards = []
+            shards, ready = [], float("inf")
             for i, batch in enumerate(ds.iter_batches(batch_size=None, batch_format="numpy")):
+                ready = min(ready, float(np.min(batch["ready"])))
                 vectors = np.asarray(batch["vector"], np.float32)
                 shard = spool / f"shard-{i:06d}.parquet"
                 pq.write_table(pa.table({"row": batch["row"], "vector": pa.FixedSizeListArray.from_arrays(
@@ -121,6 +127,7 @@ class RayEncoder:
                 shards.append(shard)
                 bar.update(len(vectors))
             bar.close()
+            self.startup_seconds = max(ready - t0, 0.0)  # a cluster's clocks may disagree a little
         finally:
             data_log.setLevel(level)
             if started:

