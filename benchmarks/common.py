@@ -35,14 +35,23 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def run_measured(cmd: Sequence[str], env: dict | None = None) -> tuple[float, int, str]:
-    """Run a command; return (seconds, peak RSS of it and its children in bytes, output)."""
+def run_measured(cmd: Sequence[str], env: dict | None = None,
+                 stamps: list | None = None) -> tuple[float, int, str]:
+    """Run a command; return (seconds, peak RSS of it and its children in bytes, output). ``stamps``
+    receives (seconds since the start, line) for every line of output as it arrives."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, **(env or {})})
     peak = 0
     out_lines: list[str] = []
-    reader = threading.Thread(target=lambda: out_lines.extend(proc.stdout), daemon=True)
+
+    def read() -> None:
+        for line in proc.stdout:
+            out_lines.append(line)
+            if stamps is not None:
+                stamps.append((time.perf_counter() - t0, line.rstrip("\n")))
+
+    reader = threading.Thread(target=read, daemon=True)
     reader.start()
     while proc.poll() is None:
         peak = max(peak, _tree_rss(proc.pid))

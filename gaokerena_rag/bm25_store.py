@@ -16,6 +16,7 @@ import bm25s
 import numpy as np
 
 from .normalize import PersianTokenizer
+from .progress import Counter, counter
 
 
 def top_positive(scores: np.ndarray, pids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -52,16 +53,21 @@ class BM25Side:
 
     @classmethod
     def build(cls, items: Iterable[tuple[int, str]], tokenizer: PersianTokenizer, k1: float = 1.2,
-              b: float = 0.75, progress: bool = False) -> "BM25Side":
+              b: float = 0.75, progress: bool | Counter = False) -> "BM25Side":
+        """``progress``: a bar of its own (True) or a ``Counter`` told of every passage tokenized
+        (nearly all the time; bm25s's own bars stay off)."""
+        count, close = counter(progress, None, f"bm25 {tokenizer.name}", "passage")
         pids, corpus = [], []
         for pid, text in items:
             pids.append(pid)
             corpus.append(tokenizer(text) or [""])
+            count(1)
         model = None
         if corpus:
             model = bm25s.BM25(k1=k1, b=b)
             logging.getLogger("bm25s").setLevel(logging.WARNING)
-            model.index(corpus, show_progress=progress)
+            model.index(corpus, show_progress=False)
+        close()
         return cls(model, np.array(pids, np.int64), tokenizer)
 
     def save(self, folder: Path) -> None:

@@ -9,7 +9,6 @@ the library imports nothing from the packages above it.
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import replace
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -22,7 +21,9 @@ def index_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", help="index folder (default: the MF3QA knowledge base, built on first use)")
     p.add_argument("--data", help="MF3QA folder for the default knowledge base (default: ../shared/data/mf3qa)")
     p.add_argument("--threads", type=int, help="embedding threads for queries (default: 2, or 1 on one core)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--rebuild", action="store_true",
+                   help="build the default knowledge base again from scratch (its folder is replaced at the end)")
     p.add_argument("--allow-download", action="store_true",
                    help="let the embedder an index names be downloaded from the hub (off: this machine only)")
 
@@ -30,14 +31,16 @@ def index_args(p: argparse.ArgumentParser) -> None:
 def resolve_index(args) -> Path:
     """``--index``, or the default knowledge base (built on first use by the package that provides it)."""
     if args.index is not None:
+        if args.rebuild:
+            raise ValueError("--rebuild applies to the default knowledge base; rebuild your own index with "
+                             "'gaokerena index build --fresh'")
         return Path(args.index)
     found = entry_points(group="gaokerena.knowledge_bases", name="default")
     if not found:
         raise ValueError("no default knowledge base is installed here: pass --index DIR (an index built with "
                          "'gaokerena index build')")
-    path, report = next(iter(found)).load()(data=args.data, progress=not args.quiet)
-    if report is not None:
-        print(f"built the default knowledge base at {path}: {report.summary()}", file=sys.stderr)
+    # a build says what it builds before, and where it put it after (on stderr)
+    path, _report = next(iter(found)).load()(data=args.data, progress=not args.quiet, rebuild=args.rebuild)
     return path
 
 

@@ -109,10 +109,12 @@ def _clip(text: str, width: int) -> str:
 
 
 def render_footer(answer: Answer) -> str:
-    withheld = (f"; {len(answer.withheld)} retrieved source(s) left out (by the gates, or with no sentence quoted)"
-                if answer.withheld else "")
-    why = f"; abstained: {answer.abstain_reason}" if answer.abstained else ""
-    return f"({answer.summary} — {answer.model}; {answer.timings.get('total_s', 0):.2f} s{why}{withheld})"
+    """The line under an answer (on stderr): where it comes from, who wrote it and how fast, in plain words."""
+    n = len(answer.withheld)
+    withheld = (f"; {n} more retrieved source{'s were' if n > 1 else ' was'} not used (about another case or "
+                "another question, or with nothing to quote)" if n else "")
+    why = f"; no answer given: {answer.abstain_reason}" if answer.abstained else ""
+    return f"({answer.summary} — answered by {answer.model} in {answer.timings.get('total_s', 0):.2f} s{why}{withheld})"
 
 
 def _answer(assistant: GaokerenaAssistant, question: str, stream: bool, history=None) -> Answer:

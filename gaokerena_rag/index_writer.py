@@ -28,12 +28,15 @@ from .manifest import (GENERATION, MANIFEST, SCHEMA_VERSION, IndexCorruptError, 
                        file_digests, generation_dir, read_manifest)
 from .normalize import NORMALIZER_VERSION
 from .passage_store import PassageStore
+from .progress import BuildProgress, Counter, as_progress
 from .stores import DenseStore, create_dense, split_dense
 
 TMP_MARK = ".gaokerena-tmp"  # written into every temporary generation, so only those are ever removed
 SPOOL = "shards"  # where an encoder may spool embedded shards inside the temporary generation
-# embeds passage texts in order; may spool shards under the folder it is given (removed after)
-Encoder = Callable[[list[str], Path, bool], np.ndarray]
+# embeds passage texts in order, telling the counter as it goes; may spool shards under the folder
+# it is given (removed after)
+Encoder = Callable[[list[str], Path, Counter], np.ndarray]
+LEXICAL_SAMPLE = 300  # passages each lexical side is timed on before a build, to price it in advance
 
 
 class IndexWriter:
@@ -174,13 +177,17 @@ class IndexWriter:
     def pending(self) -> int:
         return len(self._pending)
 
-    def flush(self, progress: bool = False) -> None:
+    def flush(self, progress: bool | BuildProgress = False) -> None:
         """Embed the queued passages and add them to the dense index."""
         if not self._pending:
             return
         pids = np.array([p for p, _ in self._pending], np.int64)
         t0 = time.perf_counter()
-        vectors = self.encoder([t for _, t in self._pending], self.tmp / SPOOL, progress)
+        shown = as_progress(progress)
+        with shown.stage("embedding", len(pids), "passages", announce=True) as count:
+            vectors = self.encoder([t for _, t in self._pending], self.tmp / SPOOL, count)
+        if shown is not progress:
+            shown.finish()
         self.embed_seconds += time.perf_counter() - t0
         if len(vectors) != len(pids) or (len(vectors) and vectors.shape[1] != self.embedder.dim):
             raise ValueError(f"the encoder returned {vectors.shape} vectors for {len(pids)} passages of "
@@ -198,13 +205,33 @@ class IndexWriter:
                                   index_dir=self.path, generation=self.generation, prefix=old.get("prefix"))
 
     # ---- commit ----------------------------------------------------------
-    def commit(self, extra: dict[str, Any] | None = None, progress: bool = False) -> dict[str, Any]:
-        """Write the generation, swap it in, and return the new manifest."""
-        self.flush(progress)
-        self.store.commit()
+    def price_lexical(self, progress: BuildProgress) -> None:
+        """Time each lexical side on a sample of the passages and tell ``progress`` what it will cost
+        (so the bar's total holds the stages after embedding from the start)."""
+        _docs, passages = self.store.counts()
+        sample = [(pid, lexical_text(title, text)) for pid, title, text in self.store.iter_texts(LEXICAL_SAMPLE)]
         for spec in self.settings.lexical:
-            items = ((pid, lexical_text(title, text)) for pid, title, text in self.store.iter_texts())
-            spec.build(items, progress=progress).save(self.tmp / spec.folder)
+            t0 = time.perf_counter()
+            spec.build(iter(sample))
+            progress.expect(spec.folder, (time.perf_counter() - t0) * passages / max(len(sample), 1))
+
+    def commit(self, extra: dict[str, Any] | None = None, progress: bool | BuildProgress = False) -> dict[str, Any]:
+        """Write the generation, swap it in, and return the new manifest."""
+        shown = as_progress(progress)
+        if shown.enabled:
+            if self._pending:
+                shown.plan("embedding")
+            else:
+                shown.skip("embedding")
+            self.price_lexical(shown)
+        self.flush(shown)
+        self.store.commit()
+        _docs, passages = self.store.counts()
+        for spec in self.settings.lexical:
+            with shown.stage(spec.folder, passages, "passages") as count:
+                items = ((pid, lexical_text(title, text)) for pid, title, text in self.store.iter_texts())
+                spec.build(items, progress=count).save(self.tmp / spec.folder)
+        shown.stage("saving", brief=True)
         if self.dense is None:
             self._new_dense(None)
         dense = self.dense.save(self.tmp)
@@ -248,6 +275,8 @@ class IndexWriter:
         self.dense.clean()  # what killed writers left outside the folder (their Milvus collections)
         self.dense.close()
         self._release()
+        if shown is not progress:
+            shown.finish()
         return manifest
 
     def abort(self) -> None:

@@ -89,10 +89,11 @@ class PassageStore:
         passages = self._db.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
         return int(docs), int(passages)
 
-    def iter_texts(self) -> Iterator[tuple[int, str, str]]:
-        """(pid, title, text) of every passage in pid order."""
+    def iter_texts(self, limit: int | None = None) -> Iterator[tuple[int, str, str]]:
+        """(pid, title, text) of every passage (or the first ``limit``) in pid order."""
         cur = self._db.execute(
             "SELECT p.pid, d.title, p.text FROM passages p JOIN documents d USING(doc_id) ORDER BY p.pid"
+            + (" LIMIT ?" if limit is not None else ""), (() if limit is None else (int(limit),))
         )
         yield from cur
 

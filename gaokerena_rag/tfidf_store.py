@@ -19,6 +19,7 @@ import scipy.sparse as sp
 
 from .bm25_store import top_positive
 from .normalize import PersianTokenizer
+from .progress import Counter as ProgressCounter, counter
 
 
 def tfidf_vector(counts: Counter, idf_of: Callable[[str], float]) -> dict[str, float]:
@@ -50,12 +51,14 @@ class TfidfSide:
         self.tokenizer = tokenizer
 
     @classmethod
-    def build(cls, items: Iterable[tuple[int, str]], tokenizer: PersianTokenizer, progress: bool = False) -> "TfidfSide":
-        from tqdm.auto import tqdm
-
+    def build(cls, items: Iterable[tuple[int, str]], tokenizer: PersianTokenizer,
+              progress: bool | ProgressCounter = False) -> "TfidfSide":
+        """``progress``: a bar of its own (True) or a counter told of every passage tokenized."""
+        count, close = counter(progress, None, f"tf-idf {tokenizer.name}", "passage")
         vocab: dict[str, int] = {}
         pids, docs = [], []
-        for pid, text in tqdm(items, disable=not progress, desc=f"tf-idf {tokenizer.name}", unit="passage"):
+        for pid, text in items:
+            count(1)
             counts = Counter(tokenizer(text))
             for term in counts:
                 vocab.setdefault(term, len(vocab))
@@ -78,6 +81,7 @@ class TfidfSide:
              np.concatenate(indices) if indices else np.zeros(0, np.int64), np.array(indptr)),
             shape=(n, len(vocab)),
         ).tocsc()
+        close()
         return side
 
     def idf_of(self, term: str) -> float:

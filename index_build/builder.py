@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from tqdm.auto import tqdm
-
 from gaokerena_rag.documents import Document
 from gaokerena_rag.embedders import Embedder, load_embedder
 from gaokerena_rag.index import IndexSettings
 from gaokerena_rag.index_writer import Encoder, IndexWriter
+from gaokerena_rag.progress import BuildProgress, Counter, as_progress, counter
 
 from .errors import CorpusError, ErrorPolicy
 from .loaders import FieldMap, read_records, records_to_documents
@@ -83,15 +82,15 @@ def iter_input(source: str, fields: FieldMap, policy: ErrorPolicy, preset: str |
 
 
 def collect_documents(inputs: Sequence[str], fields: FieldMap, policy: ErrorPolicy, preset: str | None = None,
-                      split: str | None = None, progress: bool = False) -> tuple[dict[str, Document], int]:
+                      split: str | None = None, progress: bool | Counter = False) -> tuple[dict[str, Document], int]:
     """All documents by id; a repeated given id is a bad row, an identical document is merged."""
     docs: dict[str, Document] = {}
     seen: dict[str, tuple[str, int]] = {}
     duplicates = 0
-    bar = tqdm(desc="reading", unit="doc", disable=not progress)
+    count, close = counter(progress, None, "reading", "doc")
     for source in inputs:
         for file, row, doc in iter_input(source, fields, policy, preset, split):
-            bar.update(1)
+            count(1)
             if doc.id in docs:
                 if docs[doc.id].content_hash == doc.content_hash:
                     duplicates += 1
@@ -102,7 +101,7 @@ def collect_documents(inputs: Sequence[str], fields: FieldMap, policy: ErrorPoli
                 continue
             docs[doc.id] = doc
             seen[doc.id] = (file, row)
-    bar.close()
+    close()
     return docs, duplicates
 
 
@@ -116,8 +115,8 @@ MAX_REMOVED_SHARE = 0.5  # an update may remove fewer than this share of the ind
 def build_index(inputs: Sequence[str] | str, out: str | Path, settings: IndexSettings | None = None,
                 fields: FieldMap | None = None, *, embedder: Embedder | None = None, preset: str | None = None,
                 split: str | None = None, on_error: str = "raise", sync: bool = True, fresh: bool = False,
-                progress: bool = True, workers: int | None = None, allow_mass_removal: bool = False,
-                encoder: Encoder | None = None) -> BuildReport:
+                progress: bool | BuildProgress = True, workers: int | None = None,
+                allow_mass_removal: bool = False, encoder: Encoder | None = None) -> BuildReport:
     """Build ``out`` from ``inputs``, or update it if it already holds an index.
 
     ``sync`` removes indexed documents that the inputs no longer hold; ``fresh``
@@ -125,42 +124,55 @@ def build_index(inputs: Sequence[str] | str, out: str | Path, settings: IndexSet
     half or more of an index's documents (inputs that are empty, or other inputs over an
     existing index) is refused with ``MassRemovalError`` unless ``allow_mass_removal``;
     nothing is changed then. ``encoder`` embeds the passages elsewhere (``ray_engine.RayEncoder``);
-    by default ``embedder`` does, with ``workers`` processes.
+    by default ``embedder`` does, with ``workers`` processes. ``progress``: one bar for the whole
+    build (``True``; summary lines when stderr is not a terminal), a ``BuildProgress`` of the
+    caller's, or nothing.
     """
     t0 = time.perf_counter()
     inputs = [inputs] if isinstance(inputs, (str, Path)) else [str(i) for i in inputs]
     settings = settings or IndexSettings()
     policy = ErrorPolicy(on_error)
-    docs, duplicates = collect_documents(inputs, fields or FieldMap(), policy, preset, split, progress)
-    if embedder is None:
-        workers = 1 if encoder is not None else workers or min(2, os.cpu_count() or 1)
-        embedder = load_embedder(settings.embedder, workers=workers, threads=1)
-    report = BuildReport(duplicates=duplicates, skipped=list(policy.skipped))
-    with IndexWriter(out, settings, embedder, fresh=fresh, encoder=encoder) as writer:
-        existing = writer.existing_hashes()
-        before = existing if not fresh else writer.live_hashes()
-        changed = [i for i, d in docs.items() if i in existing and existing[i] != d.content_hash]
-        removed = [i for i in existing if i not in docs] if sync else []
-        lost = removed if not fresh else [i for i in before if i not in docs]  # a fresh build keeps only inputs
-        if before and len(lost) >= MAX_REMOVED_SHARE * len(before) and not allow_mass_removal:
-            raise MassRemovalError(
-                f"{out}: this would remove {len(lost):,} of the {len(before):,} indexed documents "
-                f"({len(lost) / len(before):.0%}), because the inputs ({', '.join(inputs)}) hold "
-                f"{'none of them' if len(lost) == len(before) else 'only the rest'}; nothing was changed. "
-                "If that is meant, pass --allow-mass-removal (or build into a new folder)")
-        writer.delete(changed + removed)
-        todo = [d for i, d in docs.items() if i not in existing or i in changed]
-        for doc in todo:
-            writer.add(doc)
-        report.passages_embedded = writer.pending()
-        report.added, report.changed = len(todo) - len(changed), len(changed)
-        report.deleted = len(removed)
-        report.unchanged = len(docs) - len(todo)
-        report.manifest = writer.commit(extra={"sources": [fingerprint(i) for i in inputs],
-                                               "preset": preset, "split": split}, progress=progress)
-        report.embed_seconds = writer.embed_seconds
-        report.startup_seconds = getattr(encoder, "startup_seconds", 0.0)
+    shown = as_progress(progress)
+    shown.plan("reading", "chunking", "embedding", *(spec.folder for spec in settings.lexical))
+    try:
+        with shown.stage("reading", unit="documents") as count:
+            docs, duplicates = collect_documents(inputs, fields or FieldMap(), policy, preset, split, count)
+        if embedder is None:
+            workers = 1 if encoder is not None else workers or min(2, os.cpu_count() or 1)
+            embedder = load_embedder(settings.embedder, workers=workers, threads=1)
+        report = BuildReport(duplicates=duplicates, skipped=list(policy.skipped))
+        with IndexWriter(out, settings, embedder, fresh=fresh, encoder=encoder) as writer:
+            existing = writer.existing_hashes()
+            before = existing if not fresh else writer.live_hashes()
+            changed = [i for i, d in docs.items() if i in existing and existing[i] != d.content_hash]
+            removed = [i for i in existing if i not in docs] if sync else []
+            lost = removed if not fresh else [i for i in before if i not in docs]  # a fresh build keeps only inputs
+            if before and len(lost) >= MAX_REMOVED_SHARE * len(before) and not allow_mass_removal:
+                raise MassRemovalError(
+                    f"{out}: this would remove {len(lost):,} of the {len(before):,} indexed documents "
+                    f"({len(lost) / len(before):.0%}), because the inputs ({', '.join(inputs)}) hold "
+                    f"{'none of them' if len(lost) == len(before) else 'only the rest'}; nothing was changed. "
+                    "If that is meant, pass --allow-mass-removal (or build into a new folder)")
+            writer.delete(changed + removed)
+            todo = [d for i, d in docs.items() if i not in existing or i in changed]
+            with shown.stage("chunking", len(todo), "documents") as count:
+                for doc in todo:
+                    writer.add(doc)
+                    count(1)
+            report.passages_embedded = writer.pending()
+            report.added, report.changed = len(todo) - len(changed), len(changed)
+            report.deleted = len(removed)
+            report.unchanged = len(docs) - len(todo)
+            report.manifest = writer.commit(extra={"sources": [fingerprint(i) for i in inputs],
+                                                   "preset": preset, "split": split}, progress=shown)
+            report.embed_seconds = writer.embed_seconds
+            report.startup_seconds = getattr(encoder, "startup_seconds", 0.0)
+    except BaseException:
+        shown.close()  # the bar stops where the build did; the error says why
+        raise
     report.seconds = time.perf_counter() - t0
+    if shown is not progress:
+        shown.finish(f"{report.passages_embedded:,} passages embedded")
     return report
 
 

@@ -24,12 +24,14 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from tqdm.auto import tqdm
 
+if TYPE_CHECKING:
+    from gaokerena_rag.progress import Counter
 DEVICES = ("cpu", "cuda")
 
 
@@ -92,7 +94,9 @@ class RayEncoder:
             raise RuntimeError("--device cuda: the Ray cluster has no GPU")
         return True
 
-    def __call__(self, texts: list[str], spool: Path, progress: bool) -> np.ndarray:
+    def __call__(self, texts: list[str], spool: Path, progress: "bool | Counter" = False) -> np.ndarray:
+        from gaokerena_rag.progress import counter
+
         import ray
 
         n = len(texts)
@@ -115,8 +119,7 @@ class RayEncoder:
                 batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=self.workers),
                 num_cpus=self.threads, num_gpus=1 if self.device == "cuda" else None)
             spool.mkdir(parents=True, exist_ok=True)
-            bar = tqdm(total=n, desc=f"embedding on ray ({self.workers} workers)", unit="passage",
-                       disable=not progress)
+            count, close = counter(progress, n, f"embedding on ray ({self.workers} workers)", "passage")
             shards, ready = [], float("inf")
             for i, batch in enumerate(ds.iter_batches(batch_size=None, batch_format="numpy")):
                 ready = min(ready, float(np.min(batch["ready"])))
@@ -125,8 +128,8 @@ class RayEncoder:
                 pq.write_table(pa.table({"row": batch["row"], "vector": pa.FixedSizeListArray.from_arrays(
                     vectors.ravel(), vectors.shape[1])}), shard)
                 shards.append(shard)
-                bar.update(len(vectors))
-            bar.close()
+                count(len(vectors))
+            close()
             self.startup_seconds = max(ready - t0, 0.0)  # a cluster's clocks may disagree a little
         finally:
             data_log.setLevel(level)

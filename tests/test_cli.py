@@ -62,28 +62,6 @@ def test_bad_input_exit_code_and_message(tmp_path):
     assert missing.returncode == 1 and "not an index folder" in missing.stderr
 
 
-def test_default_knowledge_base_built_once(tmp_path):
-    import openpyxl
-
-    folder = tmp_path / "mf3qa"
-    folder.mkdir()
-    qa = [("قند خونم بالاست چه کنم؟", "متفورمین و رژیم کم قند و ورزش."),
-          ("سرم یک طرفه درد میکنه", "احتمالا میگرن است؛ استراحت در اتاق تاریک."),
-          ("بچه‌ام تب دارد", "استامینوفن به اندازه وزن کودک بدهید.")]
-    for name, rows in (("drhast_1", qa[:1]), ("drhast_2", qa[1:2]), ("drhast_3", []), ("niniban", qa[2:]),
-                       ("dev", [])):
-        book = openpyxl.Workbook()
-        book.active.append(["Question", "Answer"] + (["Source"] if name == "dev" else []))
-        for q, a in rows:
-            book.active.append([q, a])
-        book.save(folder / f"{name}.xlsx")
-    env = {"GAOKERENA_INDEX": str(tmp_path / "kb")}
-    first = run("retrieve", "تب بچه", "--data", str(folder), "--k", "1", "--quiet", env=env)
-    assert "built the default knowledge base" in first.stderr and "بچه‌ام تب دارد" in first.stdout
-    second = run("retrieve", "قند خون", "--data", str(folder), "--k", "1", "--quiet", env=env)
-    assert "built" not in second.stderr and "متفورمین" in second.stdout
-
-
 def test_ask_prints_a_cited_answer_and_json(built_index):
     question = "سلام دکتر قند خونم بالاست متفورمین بخورم؟"
     out = run("ask", question, "--index", str(built_index)).stdout

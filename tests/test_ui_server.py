@@ -4,6 +4,7 @@ Debian's chromium (Playwright, headless), with 20 clients at once, login, and no
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -196,6 +197,38 @@ def test_page_in_a_real_browser_is_rtl_persian_and_offline(server):
         browser.close()
     assert outside == []
     assert (ARTIFACTS / "ui-answer.png").stat().st_size > 20_000
+
+
+def test_empty_page_in_an_english_browser_is_still_persian_with_no_gradio_footer(server):
+    """Headless chromium with no Persian locale: the page sets its own language and direction, shows
+    no footer ("Use via API · Built with Gradio · Settings") and no control without a Persian name."""
+    import numpy as np
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US").new_page()
+        page.goto(server["url"], wait_until="load")
+        page.wait_for_selector("#gk-send")
+        page.wait_for_timeout(500)
+        assert page.evaluate("[document.documentElement.lang, document.documentElement.dir]") == ["fa", "rtl"]
+        assert page.locator("footer").count() == 0
+        text = page.inner_text("body")
+        assert not any(s in text for s in ("Built with Gradio", "Use via API", "Settings", "Toggle")), text
+        # every visible control says what it is, in Persian (no bare icons)
+        controls = page.evaluate("""Array.from(document.querySelectorAll('button, [role=button]'))
+            .filter(e => e.offsetParent !== null)
+            .map(e => (e.innerText.trim() || e.getAttribute('aria-label') || ''))""")
+        assert controls and all(re.search("[\u0600-\u06FF]", c) for c in controls), controls
+        bottom = page.eval_on_selector("#gk-settings", "el => el.getBoundingClientRect().bottom + scrollY")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shot = ARTIFACTS / "ui-empty-en.png"
+        page.screenshot(path=str(shot), full_page=True)
+        browser.close()
+    pixels = np.asarray(Image.open(shot).convert("L"))
+    below = pixels[int(bottom) + 4:]  # where Gradio draws its footer: nothing but the background
+    assert below.size and int(below.max()) - int(below.min()) <= 2, (below.min(), below.max())
 
 
 def test_private_by_default(server):

@@ -41,6 +41,8 @@ EXAMPLES = [
 # Citation links scroll to their card (opening an earlier question's group), in the capture
 # phase so the chat's own link handling does not open a new tab. Inline: no CDN.
 HEAD = """<script>
+document.documentElement.lang = "fa";  // the page's own language, whatever the browser's locale
+document.documentElement.dir = "rtl";
 document.addEventListener("click", function (e) {
   var a = e.target.closest && e.target.closest("a.cite");
   if (!a) return;
@@ -172,21 +174,14 @@ class ClinicianApp:
             state = gr.State(None, time_to_live=s.session_ttl_s)
             gr.Markdown(f"## {s.title}", elem_id="gk-title", rtl=True)
             banner = gr.HTML("", elem_id="gk-banner", label="emergency")
-            with gr.Sidebar(label="تنظیمات", open=False, position="left"):
-                k = gr.Slider(1, 10, value=self.assistants[self.default_backend].k, step=1,
-                              label="تعداد منابع")
-                backend = gr.Dropdown(list(self.assistants), value=self.default_backend, label="پاسخ‌دهنده (backend)")
-                show_scores = gr.Checkbox(False, label="نمایش امتیاز بازیابی")
-                with gr.Accordion("نمایه", open=True):
-                    gr.Markdown(render.index_markdown(self.manifest), elem_id="gk-index", rtl=True)
             with gr.Row(equal_height=False):
                 with gr.Column(scale=3):
-                    chat = gr.Chatbot(elem_id="gk-chat", label="گفت‌وگو", rtl=True, height=560,
+                    chat = gr.Chatbot(elem_id="gk-chat", label="گفت‌وگو", show_label=False, rtl=True, height=560,
                                       feedback_options=("Like", "Dislike") if self.feedback else None,
                                       sanitize_html=True, buttons=[], placeholder="پرسش پزشکی خود را بنویسید.")
                     with gr.Row():
-                        question = gr.Textbox(placeholder="پرسش خود را به فارسی بنویسید…", show_label=False,
-                                              rtl=True, lines=2, scale=5, elem_id="gk-question")
+                        question = gr.Textbox(placeholder="پرسش خود را به فارسی بنویسید…", label="پرسش",
+                                              show_label=False, rtl=True, lines=2, scale=5, elem_id="gk-question")
                         send = gr.Button("بپرس", variant="primary", scale=1, elem_id="gk-send")
                     with gr.Row():
                         copy = gr.Button("کپی پاسخ", size="sm", elem_id="gk-copy")
@@ -200,6 +195,13 @@ class ClinicianApp:
                     gr.Markdown("### منابع", rtl=True)
                     panel = gr.HTML(PANEL_EMPTY, elem_id="gk-sources", label="sources_panel")
                     sources = gr.JSON(visible=False, label="sources")
+            with gr.Accordion("تنظیمات و نمایه", open=False, elem_id="gk-settings"):
+                k = gr.Slider(1, 10, value=self.assistants[self.default_backend].k, step=1,
+                              label="تعداد منابع", buttons=[])
+                backend = gr.Dropdown(list(self.assistants), value=self.default_backend, label="پاسخ‌دهنده (backend)")
+                show_scores = gr.Checkbox(False, label="نمایش امتیاز بازیابی")
+                with gr.Accordion("نمایه", open=True):
+                    gr.Markdown(render.index_markdown(self.manifest), elem_id="gk-index", rtl=True)
             outputs = [chat, panel, banner, sources, question, plain, state]
             inputs = [question, chat, k, backend, show_scores, state]
             send.click(self.respond, inputs, outputs, api_name="ask")
@@ -223,6 +225,7 @@ class ClinicianApp:
         # the page takes no files: uploads are refused (ui.guard), and capped should one get through
         page.launch(server_name=s.host, server_port=s.port, share=False, auth=auth, theme=_theme(),
                     css_paths=[ASSETS / "app.css"], head=HEAD, ssr_mode=False, pwa=False, mcp_server=False,
+                    footer_links=[],  # no "Use via API · Built with Gradio · Settings" under a clinical page
                     prevent_thread_lock=not block, quiet=True, inbrowser=False, max_file_size="1kb",
                     state_session_capacity=s.max_sessions,
                     app_kwargs={"middleware": [Middleware(GuardMiddleware)]})
