@@ -250,11 +250,12 @@ class _StageScope:
             self.progress.close()
 
 
-def as_progress(progress: "bool | BuildProgress | None", label: str = "index") -> BuildProgress:
+def as_progress(progress: "bool | BuildProgress | None", label: str = "index",
+                stream: TextIO | None = None) -> BuildProgress:
     """A build's ``progress`` argument as a ``BuildProgress``: ``True`` shows one, ``False`` nothing."""
     if isinstance(progress, BuildProgress):
         return progress
-    return BuildProgress(label=label, enabled=bool(progress))
+    return BuildProgress(label=label, stream=stream, enabled=bool(progress))
 
 
 def _size(stream: TextIO) -> tuple[int, int]:

@@ -22,7 +22,7 @@ from typing import TextIO
 
 from gaokerena_rag.embedders import default_cache_dir
 from gaokerena_rag.index import IndexError_, IndexSettings, MANIFEST, read_manifest
-from gaokerena_rag.progress import BuildProgress
+from gaokerena_rag.progress import BuildProgress, as_progress
 
 from . import kb_messages
 from .builder import BuildReport, build_index, fingerprint
@@ -81,8 +81,7 @@ class KnowledgeBase:
         why = ("rebuild" if rebuild else "damaged" if damaged else "embedder" if other
                else "first" if manifest is None else "changed")
         say(stream, kb_messages.announcement(why, source, self.index_path))
-        shown = progress if isinstance(progress, BuildProgress) else BuildProgress(
-            "knowledge base", stream=stream, enabled=bool(progress))
+        shown = as_progress(progress, "knowledge base", stream)
         try:
             report = build_index([source], self.index_path, self.settings, preset=preset, split="train",
                                  progress=shown, fresh=damaged or other or rebuild)

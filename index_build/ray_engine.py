@@ -24,14 +24,13 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-if TYPE_CHECKING:
-    from gaokerena_rag.progress import Counter
+from gaokerena_rag.progress import Counter, counter
+
 DEVICES = ("cpu", "cuda")
 
 
@@ -94,9 +93,7 @@ class RayEncoder:
             raise RuntimeError("--device cuda: the Ray cluster has no GPU")
         return True
 
-    def __call__(self, texts: list[str], spool: Path, progress: "bool | Counter" = False) -> np.ndarray:
-        from gaokerena_rag.progress import counter
-
+    def __call__(self, texts: list[str], spool: Path, progress: bool | Counter = False) -> np.ndarray:
         import ray
 
         n = len(texts)

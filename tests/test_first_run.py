@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from conftest import write_xlsx
 from console_run import SCRIPT, run
 
 QA = [("قند خونم بالاست چه کنم؟", "متفورمین و رژیم کم قند و ورزش."),
@@ -24,17 +25,11 @@ QA = [("قند خونم بالاست چه کنم؟", "متفورمین و رژی
 @pytest.fixture
 def mf3qa(tmp_path):
     """A folder laid out as the published MF3QA Excel files, with three consultations."""
-    import openpyxl
-
     folder = tmp_path / "mf3qa"
     folder.mkdir()
-    for name, rows in (("drhast_1", QA[:1]), ("drhast_2", QA[1:2]), ("drhast_3", []), ("niniban", QA[2:]),
-                       ("dev", [])):
-        book = openpyxl.Workbook()
-        book.active.append(["Question", "Answer"] + (["Source"] if name == "dev" else []))
-        for q, a in rows:
-            book.active.append([q, a])
-        book.save(folder / f"{name}.xlsx")
+    for name, rows in (("drhast_1", QA[:1]), ("drhast_2", QA[1:2]), ("drhast_3", []), ("niniban", QA[2:])):
+        write_xlsx(folder / f"{name}.xlsx", ["Question", "Answer"], [list(qa) for qa in rows])
+    write_xlsx(folder / "dev.xlsx", ["Question", "Answer", "Source"], [])
     return folder
 
 
